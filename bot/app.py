@@ -1,0 +1,20 @@
+"""The Flask app factory: one blueprint per module, nothing else."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from bot.config import Config, load_config
+from bot.runtime import Runtime
+
+
+def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or Runtime.from_config(config or load_config())
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # WeCom callbacks are small
+    app.extensions["zhibu"] = runtime
+    from bot import health
+    app.register_blueprint(health.blueprint)
+    logging.getLogger(__name__).debug("app ready: %s", runtime.config.redacted())
+    return app

@@ -1,0 +1,178 @@
+"""Configuration: config.yaml, overridden key by key from the environment.
+
+`ZHIBU_CONFIG` names the file (default ./config.yaml; a missing file means
+"defaults only"). Any key can be set as ZHIBU_<SECTION>__<KEY>, e.g.
+ZHIBU_DATABASE__URL or ZHIBU_WECOM__CORP_ID. A bad value stops start-up with
+one line naming the key (ConfigError); secret values never appear in it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+ENV_PREFIX = "ZHIBU_"
+SECRET_KEYS = {"wecom.secret", "wecom.token", "wecom.encoding_aes_key",
+               "aibot.token", "aibot.encoding_aes_key", "dashboard.password"}
+
+
+class ConfigError(Exception):
+    """A configuration problem an operator can fix; str() is one line."""
+
+
+def _url(v: Any) -> str:
+    s = str(v)
+    if "://" not in s:
+        raise ValueError("应为数据库 URL，如 sqlite:///data/zhibu.db")
+    return s
+
+
+def _port(v: Any) -> int:
+    n = int(v)
+    if not 0 < n < 65536:
+        raise ValueError("端口应在 1–65535")
+    return n
+
+
+def _hhmm(v: Any) -> str:
+    s = str(v)
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", s)
+    if not m:
+        raise ValueError("应为 HH:MM")
+    if m.group(2) in ("00", "30"):
+        raise ValueError("企业微信要求避开整点和半点（:00 / :30）")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def _tz(v: Any) -> str:
+    try:
+        ZoneInfo(str(v))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("未知时区") from None
+    return str(v)
+
+
+def _aes_key(v: Any) -> str:
+    s = str(v)
+    if s and not re.fullmatch(r"[A-Za-z0-9+/]{43}", s):
+        raise ValueError("EncodingAESKey 应为 43 位字母数字")
+    return s
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("应为 true 或 false")
+
+
+def _int(v: Any) -> int:
+    return int(v)
+
+
+# section.key -> (default, converter)
+SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+    "database.url": ("sqlite:///data/zhibu.db", _url),
+    "wecom.corp_id": ("", str),
+    "wecom.agent_id": (0, _int),
+    "wecom.secret": ("", str),
+    "wecom.token": ("", str),
+    "wecom.encoding_aes_key": ("", _aes_key),
+    "wecom.api_base": ("https://qyapi.weixin.qq.com/cgi-bin/", str),
+    "wecom.timeout": (10, _int),
+    "aibot.token": ("", str),
+    "aibot.encoding_aes_key": ("", _aes_key),
+    "server.host": ("127.0.0.1", str),
+    "server.port": (8080, _port),
+    "server.workers": (2, _int),
+    "server.media_dir": ("data/media", str),
+    "scheduler.enabled": (True, _bool),
+    "scheduler.timezone": ("Asia/Shanghai", _tz),
+    "scheduler.monthly_push_time": ("09:05", _hhmm),
+    "scheduler.quiet_start": ("21:00", str),
+    "scheduler.quiet_end": ("08:00", str),
+    "dashboard.password": ("", str),
+    "log.level": ("INFO", str),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    values: dict[str, Any]
+    source: str
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def redacted(self) -> dict[str, Any]:
+        """The values safe to print or log."""
+        return {k: ("***" if k in SECRET_KEYS and v else v)
+                for k, v in self.values.items()}
+
+
+def _flatten(doc: dict, where: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, body in (doc or {}).items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: “{section}” 应为一节（section），不是单个值")
+        for key, value in body.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    flat = {}
+    for name, value in environ.items():
+        if name.startswith(ENV_PREFIX) and "__" in name and name != "ZHIBU_CONFIG":
+            section, key = name[len(ENV_PREFIX):].lower().split("__", 1)
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def load_config(path: str | None = None, environ: dict[str, str] | None = None,
+                overrides: dict[str, Any] | None = None, use_file: bool = True) -> Config:
+    """File < environment < explicit overrides (used by tests and the demo)."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get("ZHIBU_CONFIG") or "config.yaml"
+    raw: dict[str, Any] = {}
+    if not use_file:
+        path = "(no file)"
+    elif Path(path).exists():
+        try:
+            raw.update(_flatten(yaml.safe_load(Path(path).read_text("utf-8")), path))
+        except yaml.YAMLError as e:
+            line = getattr(getattr(e, "problem_mark", None), "line", -1) + 1
+            raise ConfigError(f"{path}: YAML 格式错误（第 {line} 行）") from None
+    elif "ZHIBU_CONFIG" in environ or path != "config.yaml":
+        raise ConfigError(f"配置文件不存在：{path}")
+    raw.update(_from_env(environ))
+    raw.update(overrides or {})
+    unknown = sorted(set(raw) - set(SCHEMA))
+    if unknown:
+        raise ConfigError(f"未知配置项 {unknown[0]}（见 config.example.yaml）")
+    values = {}
+    for key, (default, convert) in SCHEMA.items():
+        value = raw.get(key, default)
+        try:
+            values[key] = convert(value)
+        except (ValueError, TypeError) as e:
+            shown = "" if key in SECRET_KEYS else f"“{value}”"
+            raise ConfigError(f"配置项 {key} 无效{shown}：{e}") from None
+    return Config(values, path)
+
+
+def require(config: Config, *keys: str) -> None:
+    """Stop a command that needs these keys when they are empty."""
+    for key in keys:
+        if not config[key]:
+            raise ConfigError(f"缺少配置项 {key}（在 config.yaml 或环境变量 "
+                              f"{ENV_PREFIX}{key.replace('.', '__').upper()} 中设置）")

@@ -1,0 +1,28 @@
+"""What every part of the bot needs at run time, built once from the config:
+the database, the clock and (lazily) the WeCom client. Passed explicitly —
+scheduled jobs never reach for Flask's current_app."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock, system_clock
+from bot.config import Config
+from storage.db import make_engine, session_factory
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock = system_clock
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Config, clock: Clock = system_clock) -> "Runtime":
+        engine = make_engine(config["database.url"])
+        return cls(config, engine, session_factory(engine), clock)

@@ -1,0 +1,1 @@
+"""Models, repositories, migrations and the roster/plan importers."""

@@ -1,0 +1,266 @@
+"""The tables of 支部通. One English name per concept, as in GLOSSARY.md.
+
+All times are Asia/Shanghai wall-clock times stored naive: the county lives in
+one time zone, and naive values compare the same on SQLite, PostgreSQL and
+MySQL. `received_at` is always the *server* time a record arrived, never a
+time the user typed, so the ledger can tell timely records from back-filled
+ones.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean, Date, DateTime, Float, ForeignKey, Integer, String,
+    Text, UniqueConstraint, Index,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Organisation types, from the root down.
+ORG_DEPARTMENT = "组织部"
+COMMITTEE_TYPES = ("党委", "党工委", "党总支")
+BRANCH = "党支部"
+ORG_TYPES = (ORG_DEPARTMENT, *COMMITTEE_TYPES, BRANCH)
+
+CATEGORIES = ("农村", "社区", "机关", "国企", "非公企业", "学校", "社会组织")
+
+# Roles that report for a branch (书记, 副书记 and the 支委).
+REPORTING_ROLES = ("书记", "副书记", "组织委员", "宣传委员", "纪检委员")
+STAFF_TITLES = ("部长", "副部长", "干事")
+ROLES = (*REPORTING_ROLES, "党员", *STAFF_TITLES)
+STATUSES = ("正式党员", "预备党员")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organization(Base):
+    """A node of the tree: 组织部 → 党委/党工委 → optional 党总支 → 党支部."""
+    __tablename__ = "organizations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    category: Mapped[str | None] = mapped_column(String(16))
+    robot_key: Mapped[str | None] = mapped_column(String(128))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    parent: Mapped["Organization | None"] = relationship(remote_side=[id])
+
+    @property
+    def is_branch(self) -> bool:
+        return self.type == BRANCH
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # Not everyone has WeCom (older members often don't): the roster key is
+    # the WeCom id, else the mobile, else branch + name.
+    roster_key: Mapped[str] = mapped_column(String(128), unique=True)
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    is_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
+    outflow_city: Mapped[str | None] = mapped_column(String(64))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    org: Mapped[Organization] = relationship()
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    issuer: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Task(Base):
+    """One piece of work for a month. `number` is its N for that month
+    (county-wide, stable: new tasks take the next number)."""
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("month", "number"),
+                      UniqueConstraint("natural_key"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    natural_key: Mapped[str] = mapped_column(String(300))
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    deadline: Mapped[date] = mapped_column(Date)
+    target_kind: Mapped[str] = mapped_column(String(16))  # all | categories | codes
+    target_values: Mapped[str] = mapped_column(Text, default="")  # comma list
+    evidence: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    issuer: Mapped[str] = mapped_column(String(200))
+    issuer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Assignment(Base):
+    """The state of one task for one branch, created on its first event
+    (report, return, chase). No row means: open, nothing happened yet."""
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("task_id", "branch_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # reported | returned
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Report(Base):
+    """A branch's report of a task. A correction is a new row; the old one is
+    kept with `superseded_by` set, so the history stays visible."""
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # done | correction
+    note: Mapped[str] = mapped_column(Text, default="")
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+    member: Mapped[Member] = relationship()
+    evidence: Mapped[list["Evidence"]] = relationship(order_by="Evidence.id")
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    media_id: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16))  # image | file | video | voice
+    file_name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CheckIn(Base):
+    """A member's 签到; one per member per day counts."""
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("member_id", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+MEETING_KINDS = ("党员大会", "支委会", "党小组会", "党课", "主题党日")
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    held_on: Mapped[date] = mapped_column(Date)
+    attended: Mapped[int | None] = mapped_column(Integer)
+    expected: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InboundMessage(Base):
+    """Every authentic callback, once: the unique key is how a WeCom retry
+    (same MsgId, or same sender+CreateTime+event) stops here."""
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # app | aibot
+    wecom_userid: Mapped[str] = mapped_column(String(64), index=True)
+    msg_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text, default="")
+    media_id: Mapped[str | None] = mapped_column(String(256))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Delivery(Base):
+    """The outbox: one row per (target, purpose, period), sent exactly once."""
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("target", "purpose", "period"),
+                      Index("ix_deliveries_due", "state", "due_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(64))  # branch code or userid
+    purpose: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # robot | appchat | user
+    address: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    msg_format: Mapped[str] = mapped_column(String(16), default="markdown")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Lease(Base):
+    """A named lease (the scheduler's leadership) held until `expires_at`."""
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AccessToken(Base):
+    """WeCom access tokens shared by every process (one row per corp+app)."""
+    __tablename__ = "access_tokens"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    token: Mapped[str] = mapped_column(String(600))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class JobRun(Base):
+    """A scheduled job's run for one period: the unique key makes a catch-up
+    after downtime run once, never twice."""
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Event(Base):
+    """Things staff must see: missed scheduler runs, failed deliveries,
+    holiday data missing for a year."""
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+

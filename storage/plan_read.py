@@ -1,0 +1,150 @@
+"""Reading a yearly plan (YAML, see examples/plan-2027.yaml) into task specs:
+one per month for each one-off task, and recurring duties expanded into the
+months they fall in. Pure apart from the holiday calendar; errors name the
+line."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import yaml
+
+from storage.models import CATEGORIES
+from storage.workdays import last_workday
+
+QUARTER_FIRST_MONTHS = (1, 4, 7, 10)
+
+
+class PlanError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    natural_key: str
+    month: str  # YYYY-MM
+    title: str
+    deadline: date
+    target_kind: str
+    target_values: tuple[str, ...]
+    evidence: str | None
+    note: str | None
+    recurring: bool
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    year: int
+    issuer: str
+    tasks: list[TaskSpec]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers each mapping's line as `__line__`."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_plan(text: str, source: str, branch_codes: set[str] | None = None) -> PlanSpec:
+    try:
+        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", -1) + 1
+        raise PlanError([f"{source} 第 {line} 行：YAML 格式错误"]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("year"), int):
+        raise PlanError([f"{source}：缺少 year（年份），如 year: 2027"])
+    problems: list[str] = []
+    year, tasks = doc["year"], []
+    for item in doc.get("recurring") or []:
+        tasks += _guard(problems, source, item, lambda: _recurring(item, year, branch_codes))
+    months = doc.get("months") or {}
+    for month, items in months.items():
+        if month == "__line__":
+            continue
+        if not (isinstance(month, int) and 1 <= month <= 12):
+            problems.append(f"{source} 第 {months['__line__']} 行：月份“{month}”应为 1–12")
+            continue
+        for item in items or []:
+            tasks += _guard(problems, source, item, lambda: [_one_off(item, year, month, branch_codes)])
+    if problems:
+        raise PlanError(problems)
+    one_offs = [t for t in tasks if not t.recurring]
+    recurring = [t for t in tasks if t.recurring]
+    ordered = sorted(one_offs, key=lambda t: t.month) + sorted(recurring, key=lambda t: t.month)
+    return PlanSpec(year, str(doc.get("issuer") or "组织部"), ordered)
+
+
+def _guard(problems: list[str], source: str, item: Any, build) -> list[TaskSpec]:
+    if not isinstance(item, dict):
+        problems.append(f"{source}：“{item}”应为一项任务（含 title 等）")
+        return []
+    try:
+        return build()
+    except ValueError as e:
+        problems.append(f"{source} 第 {item['__line__']} 行：{e}")
+        return []
+
+
+def _title(item: dict) -> str:
+    title = str(item.get("title") or "").strip()
+    if not title:
+        raise ValueError("缺少 title（任务名称）")
+    return title
+
+
+def _one_off(item: dict, year: int, month: int, codes: set[str] | None) -> TaskSpec:
+    title = _title(item)
+    deadline = item.get("deadline") or last_workday(year, month)
+    if not isinstance(deadline, date):
+        raise ValueError(f"截止日期“{deadline}”无效，应为 YYYY-MM-DD")
+    if deadline < date(year, month, 1):
+        raise ValueError(f"截止日期 {deadline} 早于 {year} 年 {month} 月")
+    kind, values = parse_targets(item.get("targets", "all"), codes)
+    return TaskSpec(f"plan:{year}-{month:02d}:{title}", f"{year}-{month:02d}", title,
+                    deadline, kind, values, _text(item, "evidence"), _text(item, "note"), False)
+
+
+def _recurring(item: dict, year: int, codes: set[str] | None) -> list[TaskSpec]:
+    title, every = _title(item), item.get("every")
+    if every not in ("month", "quarter"):
+        raise ValueError(f"every“{every}”无效，应为 month（每月）或 quarter（每季度）")
+    kind, values = parse_targets(item.get("targets", "all"), codes)
+    months = range(1, 13) if every == "month" else QUARTER_FIRST_MONTHS
+    # A quarterly duty appears in the quarter's first month, due by its end.
+    last = 0 if every == "month" else 2
+    return [TaskSpec(f"plan:{year}-{m:02d}:每{'月' if last == 0 else '季度'}:{title}",
+                     f"{year}-{m:02d}", title, last_workday(year, m + last),
+                     kind, values, _text(item, "evidence"), _text(item, "note"), True)
+            for m in months]
+
+
+def _text(item: dict, key: str) -> str | None:
+    value = item.get(key)
+    return str(value).strip() if value else None
+
+
+def parse_targets(raw: Any, codes: set[str] | None = None) -> tuple[str, tuple[str, ...]]:
+    """'all' / 全部, a list of 领域, or a list of branch codes (not mixed)."""
+    if raw in ("all", "全部", None):
+        return "all", ()
+    values = raw if isinstance(raw, list) else str(raw).replace("，", ",").split(",")
+    values = tuple(str(v).strip() for v in values if str(v).strip())
+    if values and all(v in CATEGORIES for v in values):
+        return "categories", values
+    if values and not any(v in CATEGORIES for v in values):
+        unknown = [v for v in values if codes is not None and v not in codes]
+        if unknown:
+            raise ValueError(f"对象中的支部编码 {'、'.join(unknown)} 不存在")
+        return "codes", values
+    raise ValueError(f"对象“{'、'.join(values) or raw}”应为 全部、领域列表（如 农村,社区）"
+                     "或支部编码列表，不能混用")

@@ -1,0 +1,145 @@
+"""Checking roster rows: every bad row is named with its file, sheet, row and
+reason, and the whole roster is refused if any row is bad (pure)."""
+from __future__ import annotations
+
+from datetime import date
+
+from storage.models import BRANCH, CATEGORIES, ORG_DEPARTMENT, ORG_TYPES, ROLES, STATUSES
+from storage.roster_read import RosterError, RosterRows, Row
+
+YES, NO = ("是", "y", "yes", "true", "1"), ("", "否", "n", "no", "false", "0")
+MAX_SHOWN = 50
+
+
+def check_roster(rows: RosterRows) -> tuple[list[dict], list[dict]]:
+    """Valid org and member records, or RosterError with every problem."""
+    problems: list[str] = []
+    orgs = _check_orgs(rows.orgs, problems)
+    members = _check_members(rows.members, orgs, problems)
+    if problems:
+        shown = problems[:MAX_SHOWN]
+        if len(problems) > MAX_SHOWN:
+            shown.append(f"……另有 {len(problems) - MAX_SHOWN} 处问题未列出")
+        raise RosterError(shown)
+    return list(orgs.values()), members
+
+
+def _check_orgs(rows: list[Row], problems: list[str]) -> dict[str, dict]:
+    orgs: dict[str, dict] = {}
+    where: dict[str, str] = {}
+    for row in rows:
+        v = row.values
+        code, kind = v["code"], v["type"]
+        bad = (_need(v, ("code", "name", "type"))
+               or (kind not in ORG_TYPES and f"组织类别“{kind}”无效，应为 {'/'.join(ORG_TYPES)}")
+               or (code in orgs and f"组织编码 {code} 重复（{where.get(code)} 已有）")
+               or (kind == BRANCH and v["category"] not in CATEGORIES
+                   and f"领域“{v['category']}”无效，应为 {'/'.join(CATEGORIES)}")
+               or (kind != ORG_DEPARTMENT and not v["parent_code"] and "缺少上级组织编码"))
+        if bad:
+            problems.append(f"{row.where}：{bad}")
+            continue
+        where[code] = row.where
+        orgs[code] = {"code": code, "name": v["name"], "type": kind,
+                      "parent_code": v["parent_code"] or None,
+                      "category": v["category"] or None,
+                      "robot_key": v["robot_key"] or None, "chat_id": v["chat_id"] or None}
+    for code, org in orgs.items():
+        parent = org["parent_code"]
+        if parent and parent not in orgs:
+            problems.append(f"{where[code]}：上级组织编码 {parent} 不存在")
+        elif parent and orgs[parent]["type"] == BRANCH:
+            problems.append(f"{where[code]}：上级组织 {parent} 是党支部，不能再有下级")
+    for code in _cycle_members(orgs):
+        problems.append(f"{where[code]}：组织 {code} 的上下级关系成环")
+    return orgs
+
+
+def _cycle_members(orgs: dict[str, dict]) -> list[str]:
+    """Codes that sit on a cycle of parent links."""
+    on_cycle: set[str] = set()
+    for start in orgs:
+        seen: list[str] = []
+        code: str | None = start
+        while code and code in orgs and code not in seen:
+            seen.append(code)
+            code = orgs[code]["parent_code"]
+        if code in seen:
+            on_cycle.update(seen[seen.index(code):])
+    return sorted(on_cycle)
+
+
+def _check_members(rows: list[Row], orgs: dict[str, dict],
+                   problems: list[str]) -> list[dict]:
+    members: list[dict] = []
+    first_seen: dict[str, str] = {}
+    for row in rows:
+        v = row.values
+        try:
+            record = _member(v, orgs)
+        except ValueError as e:
+            problems.append(f"{row.where}：{e}")
+            continue
+        key = record["roster_key"]
+        if key in first_seen:
+            problems.append(f"{row.where}：{_describe(key)} 重复（{first_seen[key]} 已有）")
+            continue
+        first_seen[key] = row.where
+        members.append(record)
+    return members
+
+
+def _member(v: dict[str, str], orgs: dict[str, dict]) -> dict:
+    missing = _need(v, ("name", "branch_code", "role", "status"))
+    if missing:
+        raise ValueError(missing)
+    if v["branch_code"] not in orgs:
+        raise ValueError(f"所在支部编码 {v['branch_code']} 不存在")
+    if v["role"] not in ROLES:
+        raise ValueError(f"职务“{v['role']}”无效，应为 {'/'.join(ROLES)}")
+    if v["status"] not in STATUSES:
+        raise ValueError(f"党员类别“{v['status']}”无效，应为 {'/'.join(STATUSES)}")
+    return {"name": v["name"], "roster_key": roster_key(v),
+            "wecom_userid": v["wecom_userid"] or None,
+            "mobile": v["mobile"] or None, "branch_code": v["branch_code"],
+            "role": v["role"], "status": v["status"],
+            "is_mobile": _flag(v["mobile_member"], "流动党员"),
+            "outflow_city": v["outflow_city"] or None,
+            "retired": _flag(v["retired"], "离退休"),
+            "joined_on": _date(v["joined_on"])}
+
+
+def roster_key(v: dict[str, str]) -> str:
+    if v["wecom_userid"]:
+        return f"wx:{v['wecom_userid']}"
+    if v["mobile"]:
+        return f"tel:{v['mobile']}"
+    return f"name:{v['branch_code']}:{v['name']}"
+
+
+def _describe(key: str) -> str:
+    kind, _, value = key.partition(":")
+    return {"wx": f"企业微信账号 {value}", "tel": f"手机号 {value}（无企业微信账号）"}.get(
+        kind, f"同一支部的同名党员 {value.split(':')[-1]}（无账号、无手机号）")
+
+
+def _need(v: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    empty = [k for k in keys if not v[k]]
+    return f"缺少必填项 {'、'.join(empty)}" if empty else None
+
+
+def _flag(text: str, column: str) -> bool:
+    if text.lower() in YES:
+        return True
+    if text.lower() in NO:
+        return False
+    raise ValueError(f"{column}“{text}”无效，应填“是”或留空")
+
+
+def _date(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.replace("/", "-").replace(".", "-"))
+    except ValueError:
+        raise ValueError(f"入党日期“{text}”无效，应为 YYYY-MM-DD") from None

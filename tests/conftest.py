@@ -1,0 +1,99 @@
+"""Shared fixtures: a real database (a temporary SQLite file; PostgreSQL for
+the tests that ask for `any_db_url`), the sample county, a frozen clock."""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.clock import FrozenClock  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from storage.db import transaction, upgrade  # noqa: E402
+from storage.plan_import import import_plan  # noqa: E402
+from storage.roster_import import import_roster  # noqa: E402
+from tests.pg_server import PostgresServer  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+ROSTER_XLSX = EXAMPLES / "county" / "roster.xlsx"
+ROSTER_DIR = EXAMPLES / "county"
+PLAN_2026 = EXAMPLES / "plan-2026.yaml"
+PLAN_2027 = EXAMPLES / "plan-2027.yaml"
+# A Monday in a month whose holiday data the calendar library has.
+DEFAULT_NOW = datetime(2026, 11, 16, 10, 17)
+
+
+@pytest.fixture(scope="session")
+def pg_base_url():
+    server = PostgresServer()
+    if not server.available:
+        if os.environ.get("ZHIBU_REQUIRE_PG"):
+            pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found")
+        pytest.skip("PostgreSQL not installed here")
+    url = server.start()
+    yield url
+    server.stop()
+
+
+_db_counter = itertools.count()
+
+
+def fresh_pg_database(base_url: str) -> str:
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/zhibu.db"
+    return fresh_pg_database(request.getfixturevalue("pg_base_url"))
+
+
+def make_runtime(db_url: str, tmp_path: Path, **overrides) -> Runtime:
+    config = load_config(environ={}, use_file=False, overrides={
+        "database.url": db_url, "server.media_dir": str(tmp_path / "media"), **overrides})
+    runtime = Runtime.from_config(config, FrozenClock(DEFAULT_NOW))
+    upgrade(runtime.engine)
+    return runtime
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    rt = make_runtime(f"sqlite:///{tmp_path}/zhibu.db", tmp_path)
+    yield rt
+    rt.engine.dispose()
+
+
+def load_county(rt: Runtime) -> Runtime:
+    with transaction(rt.sessions) as session:
+        import_roster(session, ROSTER_XLSX, rt.clock.now())
+        import_plan(session, PLAN_2026, rt.clock.now())
+        import_plan(session, PLAN_2027, rt.clock.now())
+    return rt
+
+
+@pytest.fixture
+def county(runtime):
+    return load_county(runtime)
+
+
+@pytest.fixture
+def roster_copy(tmp_path):
+    """An editable copy of the sample CSV roster."""
+    target = tmp_path / "roster"
+    shutil.copytree(ROSTER_DIR, target)
+    return target
