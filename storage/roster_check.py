@@ -72,7 +72,7 @@ def _cycle_members(orgs: dict[str, dict]) -> list[str]:
 def _check_members(rows: list[Row], orgs: dict[str, dict],
                    problems: list[str]) -> list[dict]:
     members: list[dict] = []
-    first_seen: dict[str, str] = {}
+    first_seen: dict[str, Row] = {}
     for row in rows:
         v = row.values
         try:
@@ -82,9 +82,9 @@ def _check_members(rows: list[Row], orgs: dict[str, dict],
             continue
         key = record["roster_key"]
         if key in first_seen:
-            problems.append(f"{row.where}：{_describe(key)} 重复（{first_seen[key]} 已有）")
+            problems.append(f"{row.where}：{_describe(key)} 重复（{first_seen[key].where} 已有）")
             continue
-        first_seen[key] = row.where
+        first_seen[key] = row
         members.append(record)
     return members
 

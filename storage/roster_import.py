@@ -53,18 +53,20 @@ def _apply(session: Session, model, key: str, fields: tuple[str, ...],
     existing = {row[1]: row for row in session.execute(select(*cols))}
     inserts, updates = [], []
     for record in tqdm(records, desc="写入", unit="行", disable=len(records) < PROGRESS_FROM or None):
-        record = {**record, "active": True}
+        record["active"] = True  # records are ours to change: no copies of 100k dicts
         old = existing.pop(record[key], None)
         if old is None:
-            inserts.append({**record, "received_at": now, "updated_at": now})
+            record["received_at"] = record["updated_at"] = now
+            inserts.append(record)
         elif tuple(old[2:]) != tuple(record[f] for f in fields):
-            updates.append({**record, "id": old[0], "updated_at": now})
+            record["id"], record["updated_at"] = old[0], now
+            updates.append(record)
         else:
             summary.unchanged += 1
     gone = [{"id": row[0], "active": False, "updated_at": now}
             for row in existing.values() if row[-1] and deactivate]
-    if inserts:
-        session.execute(insert(model), inserts)
+    if inserts:  # Core insert: one executemany, not the ORM's per-shape batches
+        session.execute(insert(model.__table__), inserts)
     for batch in (updates, gone):
         if batch:
             session.execute(update(model), batch)
@@ -111,6 +113,6 @@ def _group_by_depth(orgs: list[dict]) -> list[list[dict]]:
 
 def _apply_members(session: Session, members: list[dict], now: datetime) -> ImportSummary:
     org_ids = dict(session.execute(select(Organization.code, Organization.id)).all())
-    records = [{k: v for k, v in m.items() if k != "branch_code"}
-               | {"org_id": org_ids[m["branch_code"]]} for m in members]
-    return _apply(session, Member, "roster_key", MEMBER_FIELDS, records, now)
+    for member in members:
+        member["org_id"] = org_ids[member.pop("branch_code")]
+    return _apply(session, Member, "roster_key", MEMBER_FIELDS, members, now)
