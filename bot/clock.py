@@ -31,3 +31,8 @@ class FrozenClock(Clock):
 
 
 system_clock = Clock()
+
+
+def epoch(moment: datetime) -> int:
+    """Unix seconds of a Shanghai wall-clock time (WeCom's timestamps)."""
+    return int(moment.replace(tzinfo=SHANGHAI).timestamp())

@@ -97,3 +97,19 @@ def roster_copy(tmp_path):
     target = tmp_path / "roster"
     shutil.copytree(ROSTER_DIR, target)
     return target
+
+
+@pytest.fixture
+def app(county, tmp_path):
+    from bot.app import create_app
+    from tests.wecom_peer import WECOM_SETTINGS
+    from bot.config import load_config
+    county.config = load_config(environ={}, use_file=False, overrides={
+        **county.config.values, **WECOM_SETTINGS})
+    return create_app(runtime=county)
+
+
+@pytest.fixture
+def wecom(app, county):
+    from tests.wecom_peer import WeComPeer
+    return WeComPeer(app.test_client(), county.clock)

@@ -1,0 +1,67 @@
+"""Who is asking, and what a handler works with."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from bot.wecom.inbound import Inbound
+from storage.models import COMMITTEE_TYPES, ORG_DEPARTMENT, REPORTING_ROLES, Member, Organization
+from storage.orgs import branches_under
+from storage.tasks import month_of
+
+ORG_ADMIN, COMMITTEE, REPORTER, MEMBER = "org_admin", "committee", "reporter", "member"
+
+
+class CommandError(Exception):
+    """A problem the user can fix; the message is shown as written."""
+
+
+@dataclass
+class Actor:
+    member: Member
+    unit: Organization
+
+    @property
+    def kind(self) -> str:
+        if self.unit.type == ORG_DEPARTMENT:
+            return ORG_ADMIN
+        if self.unit.type in COMMITTEE_TYPES:
+            return COMMITTEE
+        return REPORTER if self.member.role in REPORTING_ROLES else MEMBER
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind in (ORG_ADMIN, COMMITTEE)
+
+    @property
+    def branch(self) -> Organization:
+        if self.is_staff:
+            raise CommandError("这是支部的命令；你是组织部门工作人员，请用“进度”查看各支部情况。")
+        return self.unit
+
+
+@dataclass
+class Context:
+    session: Session
+    now: datetime
+    actor: Actor
+    inbound: Inbound
+    inbound_id: int | None = None
+    media_dir: str = "data/media"
+    deliveries: list = field(default_factory=list)
+
+    @property
+    def month(self) -> str:
+        return month_of(self.now.date())
+
+    @cached_property
+    def scope(self) -> list[Organization]:
+        """The branches this actor may see: own branch, or a subtree."""
+        return branches_under(self.session, self.actor.unit)
+
+    def require(self, *kinds: str, what: str) -> None:
+        if self.actor.kind not in kinds:
+            raise CommandError(f"你的职务（{self.actor.member.role}）不能{what}。")

@@ -1,0 +1,98 @@
+"""One inbound message → one reply. Every handler is registered here; a
+CommandError is shown to the user as written, anything else is logged with
+its traceback and the user only hears that it failed."""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from sqlalchemy import select
+
+from bot.runtime import Runtime
+from bot.wecom.inbound import Inbound
+from handlers import basics, checkin, reports, tasks
+from handlers.context import Actor, CommandError, Context
+from handlers.parse import Command, parse_command
+from storage.db import transaction
+from storage.inbound import Duplicate, record_inbound
+from storage.models import Member
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Command, Context], str]
+
+HANDLERS: dict[str, Handler] = {
+    "help": basics.help, "whoami": basics.whoami, "unknown": basics.unknown,
+    "tasks": tasks.tasks, "sheet": tasks.sheet, "progress": tasks.progress,
+    "done": reports.done, "correct": reports.correct,
+    "checkin": checkin.checkin,
+}
+EVIDENCE_KINDS = ("image", "file", "video", "voice")
+UNKNOWN_USER = "未找到你的党员信息，请联系县委组织部核对名册。"
+FAILED = "抱歉，处理失败了，请稍后再试。如多次失败，请联系县委组织部。"
+
+
+def register(name: str, handler: Handler) -> None:
+    HANDLERS[name] = handler
+
+
+def route(inbound: Inbound) -> tuple[Command, Handler] | None:
+    """Which handler answers this message; None for events that need no reply."""
+    if inbound.kind == "text":
+        command = parse_command(inbound.text)
+        return command, HANDLERS.get(command.name, basics.unknown)
+    if inbound.kind == "location":
+        return Command("checkin"), HANDLERS["checkin"]
+    if inbound.kind in EVIDENCE_KINDS:
+        return Command("evidence"), reports.evidence
+    if inbound.kind == "event":
+        return None
+    return Command("unsupported"), lambda cmd, ctx: "暂不支持这类消息，请发送文字，如“帮助”。"
+
+
+def handle(inbound: Inbound, runtime: Runtime) -> str | None:
+    """Act on a message once; None when there is nothing to say (events,
+    duplicates). Deliveries a handler queues are written in the same
+    transaction, so a broadcast is never lost or doubled."""
+    now = runtime.clock.now()
+    try:
+        with transaction(runtime.sessions) as session:
+            row = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
+                                 user=inbound.user, msg_type=inbound.kind, content=inbound.text,
+                                 media_id=inbound.media_id, now=now)
+            reply, row.outcome = _answer(inbound, session, row.id, now, runtime)
+            return reply
+    except Duplicate:
+        log.info("duplicate callback %s ignored", inbound.dedupe_key)
+        return None
+    except Exception:
+        log.exception("handler failed for %s", inbound.dedupe_key)
+        _record_failure(inbound, runtime, now)
+        return FAILED
+
+
+def _answer(inbound: Inbound, session, inbound_id: int, now, runtime) -> tuple[str | None, str]:
+    member = session.scalar(select(Member).where(Member.wecom_userid == inbound.user, Member.active))
+    if member is None:
+        return (None, "unknown user, event") if inbound.kind == "event" else (UNKNOWN_USER, "unknown user")
+    routed = route(inbound)
+    if routed is None:
+        return None, "event"
+    command, handler = routed
+    ctx = Context(session, now, Actor(member, member.org), inbound, inbound_id,
+                  runtime.config["server.media_dir"])
+    try:
+        return handler(command, ctx), command.name
+    except CommandError as e:
+        return str(e), f"refused: {command.name}"
+
+
+def _record_failure(inbound: Inbound, runtime: Runtime, now) -> None:
+    """Log the message as failed, so WeCom's retries do not fail it again."""
+    try:
+        with transaction(runtime.sessions) as session:
+            row = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
+                                 user=inbound.user, msg_type=inbound.kind, content=inbound.text,
+                                 media_id=inbound.media_id, now=now)
+            row.outcome = "error"
+    except Exception:
+        log.exception("could not log failed message %s", inbound.dedupe_key)

@@ -1,0 +1,36 @@
+"""Dates and lists as a village secretary reads them on a phone (pure)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+WEEKDAYS = "一二三四五六日"
+REPLY_LIMIT = 2048  # bytes: WeCom's text message limit
+
+
+def day(d: date) -> str:
+    """11月30日（周一）"""
+    return f"{d.month}月{d.day}日（周{WEEKDAYS[d.weekday()]}）"
+
+
+def moment(dt: datetime) -> str:
+    """11月16日 10:17"""
+    return f"{dt.month}月{dt.day}日 {dt:%H:%M}"
+
+
+def month_label(month: str) -> str:
+    """2027-03 → 2027年3月"""
+    return f"{month[:4]}年{int(month[5:])}月"
+
+
+def fit(text: str, limit: int = REPLY_LIMIT) -> str:
+    """Cut at a line boundary so the reply fits one WeCom message."""
+    if len(text.encode()) <= limit:
+        return text
+    tail = "\n……（内容较多，请在管理页面查看全部）"
+    kept, size = [], len(tail.encode())
+    for line in text.split("\n"):
+        size += len(line.encode()) + 1
+        if size > limit:
+            break
+        kept.append(line)
+    return "\n".join(kept) + tail

@@ -1,0 +1,71 @@
+"""完成, 更正, and the photo or file that follows a report as evidence."""
+from __future__ import annotations
+
+from handlers.context import REPORTER, CommandError, Context
+from handlers.parse import Command
+from handlers.render import moment
+from storage.models import Task
+from storage.orgs import targets
+from storage.reports import add_report, attach_evidence, current_report, recent_report_by
+from storage.tasks import REPORTED, find_task, status_of
+
+EVIDENCE_KINDS = {"image": "照片", "file": "文件", "video": "视频", "voice": "语音"}
+
+
+def _task_for(cmd: Command, ctx: Context, usage: str) -> Task:
+    ctx.require(REPORTER, what="为支部上报（只有书记、副书记和支委可以上报）")
+    if cmd.number is None:
+        raise CommandError(f"用法：{usage}")
+    branch = ctx.actor.branch
+    year, this_month = int(ctx.month[:4]), int(ctx.month[5:])
+    month = cmd.month or this_month
+    if month > this_month:
+        year -= 1  # "12月第2项" in January means last December
+    task = find_task(ctx.session, f"{year}-{month:02d}", cmd.number)
+    label = f"{month}月第{cmd.number}项" if cmd.month else f"第{cmd.number}项"
+    if task is None or not targets(task, branch):
+        raise CommandError(f"本支部没有{label}任务。发送“任务”查看编号。")
+    return task
+
+
+def done(cmd: Command, ctx: Context) -> str:
+    """完成 N [说明]：上报第N项已完成"""
+    task = _task_for(cmd, ctx, "完成 N [说明]，如：完成 2 已开会，到会9人")
+    branch = ctx.actor.branch
+    if status_of(ctx.session, task, branch) == REPORTED:
+        raise CommandError(f"第{task.number}项已上报过。如需修改，请发送：更正 {task.number} 新的说明")
+    add_report(ctx.session, task, branch, ctx.actor.member.id, cmd.note, ctx.now, ctx.inbound_id)
+    lines = [f"已记录：第{task.number}项「{task.title}」", f"上报人 {ctx.actor.member.name}，"
+             f"时间 {moment(ctx.now)}"]
+    if task.deadline < ctx.now.date():
+        lines.append("（已过截止日期，记为逾期完成）")
+    if task.evidence:
+        lines.append(f"本项需报：{task.evidence}。照片或文件请在10分钟内单聊发给我。")
+    return "\n".join(lines)
+
+
+def correct(cmd: Command, ctx: Context) -> str:
+    """更正 N 说明：更正已上报的内容，原记录保留"""
+    task = _task_for(cmd, ctx, "更正 N 新的说明")
+    if not cmd.note:
+        raise CommandError(f"请写明更正内容，如：更正 {task.number} 到会人数应为9人")
+    old = current_report(ctx.session, task, ctx.actor.branch)
+    if old is None:
+        raise CommandError(f"第{task.number}项还没有上报，请用：完成 {task.number} 说明")
+    add_report(ctx.session, task, ctx.actor.branch, ctx.actor.member.id, cmd.note, ctx.now,
+               ctx.inbound_id, kind="correction")
+    return (f"已更正第{task.number}项「{task.title}」。\n原记录（{moment(old.received_at)}）："
+            f"{old.note or '无说明'}\n新记录（{moment(ctx.now)}）：{cmd.note}\n原记录已保留。")
+
+
+def evidence(cmd: Command, ctx: Context) -> str:
+    """照片/文件：作为刚上报任务的证明材料"""
+    kind = ctx.inbound.kind
+    report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
+    if report is None:
+        return "收到材料，但10分钟内没有你的上报。请先发送“完成 N 说明”，再发照片或文件。"
+    media_id = ctx.inbound.media_id or ""
+    name = ctx.inbound.file_name or f"{kind}-{media_id[:12]}.{'jpg' if kind == 'image' else 'bin'}"
+    attach_evidence(ctx.session, report, media_id, kind, name, ctx.now)
+    task = ctx.session.get(Task, report.task_id)
+    return f"已将{EVIDENCE_KINDS.get(kind, '材料')}作为第{task.number}项「{task.title}」的证明材料。"

@@ -1,0 +1,42 @@
+"""The monthly key-task reminder sheet (重点工作提醒单), as markdown (pure).
+`提醒单` in chat and the scheduler's monthly push show the same text."""
+from __future__ import annotations
+
+from datetime import date
+
+from handlers.render import day, month_label
+from storage.tasks import RETURNED, BranchTask
+
+MOBILE_CHECKIN_TITLE = "流动党员每月报到"
+
+
+def render_sheet(branch_name: str, month: str, tasks: list[BranchTask],
+                 owed: list[BranchTask], today: date) -> str:
+    one_off = [bt for bt in tasks if not bt.task.recurring]
+    recurring = [bt for bt in tasks if bt.task.recurring]
+    lines = [f"**{month_label(month)}重点工作提醒单**", f"{branch_name}", ""]
+    lines.append("**本月重点任务**" if one_off else "本月无新的重点任务。")
+    lines += [_task_line(bt) for bt in one_off]
+    if recurring:
+        lines += ["", "**本月常规工作**"]
+        lines += [_task_line(bt) for bt in recurring]
+    if owed:
+        lines += ["", "**以前月份尚未完成**"]
+        lines += [_task_line(bt, with_month=True, today=today) for bt in owed]
+    lines += ["", "完成后请回复：完成 编号 说明（如：完成 1 已召开，到会9人）",
+              "证明材料（照片/文件）请在上报后10分钟内单聊发送给应用。"]
+    return "\n".join(lines)
+
+
+def _task_line(bt: BranchTask, with_month: bool = False, today: date | None = None) -> str:
+    task = bt.task
+    label = f"{int(task.month[5:])}月第{task.number}项" if with_month else f"{task.number}."
+    parts = [f"{label} {task.title}", f"截止{day(task.deadline)}"]
+    if task.evidence:
+        parts.append(f"需报：{task.evidence}")
+    if bt.status == RETURNED:
+        parts.append(f"<font color=\"warning\">已退回：{bt.return_reason or ''}</font>")
+    elif today and task.deadline < today:
+        parts.append("<font color=\"warning\">已逾期</font>")
+    line = "，".join(parts)
+    return line + (f"\n   {task.note}" if task.note else "")

@@ -1,0 +1,62 @@
+"""任务, 提醒单, 进度: what a branch owes, and how the branches under a
+committee are doing."""
+from __future__ import annotations
+
+import re
+
+from handlers.context import CommandError, Context
+from handlers.parse import Command
+from handlers.render import day, fit, month_label
+from handlers.sheet import render_sheet
+from storage.tasks import OPEN, REPORTED, RETURNED, branch_tasks, owed_from_earlier
+
+STATUS = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
+
+
+def tasks(cmd: Command, ctx: Context) -> str:
+    """任务：本支部本月任务"""
+    branch = ctx.actor.branch
+    mine = branch_tasks(ctx.session, branch, ctx.month)
+    owed = owed_from_earlier(ctx.session, branch, ctx.month)
+    today = ctx.now.date()
+    lines = [f"{branch.name} {month_label(ctx.month)}任务："]
+    for bt in mine:
+        flag = "（已逾期）" if bt.overdue(today) else ""
+        lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline)}｜"
+                     f"{STATUS[bt.status]}{flag}")
+    if not mine:
+        lines.append("本月暂无任务。")
+    for bt in owed:
+        lines.append(f"{int(bt.task.month[5:])}月第{bt.task.number}项 {bt.task.title}｜"
+                     f"截止{day(bt.task.deadline)}｜{STATUS[bt.status]}")
+    lines.append("上报：完成 N 说明")
+    return fit("\n".join(lines))
+
+
+def sheet(cmd: Command, ctx: Context) -> str:
+    """提醒单 [YYYY-MM]：本支部的重点工作提醒单"""
+    month = ctx.month
+    if cmd.rest:
+        match = re.fullmatch(r"(\d{4})[-./年](\d{1,2})月?", cmd.rest)
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise CommandError("用法：提醒单 2027-03（年-月）")
+        month = f"{match.group(1)}-{int(match.group(2)):02d}"
+    branch = ctx.actor.branch
+    text = render_sheet(branch.name, month, branch_tasks(ctx.session, branch, month),
+                        owed_from_earlier(ctx.session, branch, month), ctx.now.date())
+    return fit(text.replace("**", ""))
+
+
+def progress(cmd: Command, ctx: Context) -> str:
+    """进度 [N]：本支部或下属支部的完成情况"""
+    if ctx.actor.is_staff:
+        from handlers.org import progress_of_branches
+        return progress_of_branches(cmd, ctx)
+    branch = ctx.actor.branch
+    mine = branch_tasks(ctx.session, branch, ctx.month)
+    done = sum(bt.status == REPORTED for bt in mine)
+    lines = [f"{branch.name} {month_label(ctx.month)}：已完成 {done}/{len(mine)} 项"]
+    today = ctx.now.date()
+    lines += [f"{bt.task.number}. {bt.task.title}：{STATUS[bt.status]}"
+              f"{'（已逾期）' if bt.overdue(today) else ''}" for bt in mine if bt.status != REPORTED]
+    return fit("\n".join(lines))

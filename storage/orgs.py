@@ -1,0 +1,41 @@
+"""The organisation tree: who is under whom, and which tasks reach a branch."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import BRANCH, Organization, Task
+
+
+def targets(task: Task, branch: Organization) -> bool:
+    """Does `task` apply to `branch` (all, by 领域, or by code)?"""
+    if task.target_kind == "all":
+        return True
+    values = task.target_values.split(",")
+    if task.target_kind == "categories":
+        return branch.category in values
+    return branch.code in values
+
+
+def branches_under(session: Session, org: Organization) -> list[Organization]:
+    """The active branches in `org`'s subtree (itself, if it is a branch)."""
+    if org.type == BRANCH:
+        return [org]
+    rows = session.execute(select(Organization.id, Organization.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for org_id, parent_id in rows:
+        children.setdefault(parent_id, []).append(org_id)
+    ids, stack = set(), [org.id]
+    while stack:
+        current = stack.pop()
+        ids.add(current)
+        stack.extend(children.get(current, ()))
+    return list(session.scalars(select(Organization).where(
+        Organization.id.in_(ids), Organization.type == BRANCH, Organization.active)
+        .order_by(Organization.code)))
+
+
+def committee_of(session: Session, branch: Organization) -> Organization | None:
+    """The nearest committee above a branch (its 党委 / 党总支)."""
+    parent = session.get(Organization, branch.parent_id) if branch.parent_id else None
+    return parent

@@ -1,0 +1,70 @@
+"""Reports, corrections, returns and evidence. A report is never edited: a
+correction is a new row and the old one points to it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Assignment, Evidence, Organization, Report, Task
+from storage.tasks import REPORTED, RETURNED
+
+EVIDENCE_WINDOW = timedelta(minutes=10)
+
+
+def current_report(session: Session, task: Task, branch: Organization) -> Report | None:
+    return session.scalar(select(Report).where(
+        Report.task_id == task.id, Report.branch_id == branch.id,
+        Report.superseded_by.is_(None)).order_by(Report.id.desc()))
+
+
+def set_status(session: Session, task: Task, branch: Organization, status: str,
+               now: datetime, reason: str | None = None) -> None:
+    row = session.scalar(select(Assignment).where(
+        Assignment.task_id == task.id, Assignment.branch_id == branch.id))
+    if row is None:
+        session.add(Assignment(task_id=task.id, branch_id=branch.id, status=status,
+                               return_reason=reason, received_at=now, updated_at=now))
+    else:
+        row.status, row.return_reason, row.updated_at = status, reason, now
+
+
+def add_report(session: Session, task: Task, branch: Organization, member_id: int,
+               note: str, now: datetime, inbound_id: int | None, kind: str = "done") -> Report:
+    """A new report; an earlier current one (a correction, or a re-report
+    after a return) is kept and points to the new one."""
+    previous = current_report(session, task, branch)
+    report = Report(task_id=task.id, branch_id=branch.id, member_id=member_id, kind=kind,
+                    note=note, inbound_id=inbound_id, received_at=now)
+    session.add(report)
+    session.flush()
+    if previous is not None:
+        previous.superseded_by = report.id
+    set_status(session, task, branch, REPORTED, now)
+    return report
+
+
+def return_report(session: Session, task: Task, branch: Organization, reason: str,
+                  now: datetime) -> None:
+    set_status(session, task, branch, RETURNED, now, reason)
+
+
+def recent_report_by(session: Session, member_id: int, now: datetime) -> Report | None:
+    """The member's last report within the evidence window, if any."""
+    return session.scalar(select(Report).where(
+        Report.member_id == member_id, Report.received_at >= now - EVIDENCE_WINDOW,
+        Report.superseded_by.is_(None)).order_by(Report.id.desc()))
+
+
+def attach_evidence(session: Session, report: Report, media_id: str, kind: str,
+                    file_name: str, now: datetime) -> Evidence:
+    evidence = Evidence(report_id=report.id, media_id=media_id, kind=kind,
+                        file_name=file_name, received_at=now)
+    session.add(evidence)
+    return evidence
+
+
+def history(session: Session, task: Task, branch: Organization) -> list[Report]:
+    return list(session.scalars(select(Report).where(
+        Report.task_id == task.id, Report.branch_id == branch.id).order_by(Report.id)))
