@@ -1,10 +1,13 @@
 """Chat text → Command. Pure and tolerant: full-width characters, `完成：3`,
 `完成3`, `完成 第三项` (Chinese numerals via cn2an), extra spaces, trailing
-punctuation and an @-mention prefix all parse the same."""
+punctuation and an @-mention prefix all parse the same.
+
+Parsing reads a half-width copy of the text, mapped one character to one
+character, so the note the user wrote is cut from the original and keeps
+its own punctuation (“已排查，无问题” stays as typed)."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import cn2an
@@ -43,36 +46,53 @@ class Command:
     note: str = ""       # what follows the number
 
 
+_HALF_WIDTH = {0x3000: " ", **{c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}}
+
+
+def _trim(norm: str, orig: str) -> tuple[str, str]:
+    """Drop the @-mention and trailing punctuation from both copies alike."""
+    mention = _MENTION.match(norm)
+    start = mention.end() if mention else 0
+    trailing = _TRAILING.search(norm, start)
+    end = trailing.start() if trailing else len(norm)
+    return norm[start:end], orig[start:end]
+
+
+def _after_separator(norm: str, orig: str, at: int) -> tuple[str, str]:
+    sep = _SEPARATOR.match(norm[at:])
+    at += sep.end() if sep else 0
+    return norm[at:].strip(), orig[at:].strip()
+
+
 def normalise(text: str) -> str:
-    """Full-width to half-width (NFKC), no @-mention, no trailing punctuation."""
-    text = unicodedata.normalize("NFKC", text or "").replace("\u3000", " ")
-    text = _MENTION.sub("", text.strip())
-    return _TRAILING.sub("", re.sub(r"\s+", " ", text)).strip()
+    """Half-width, no @-mention, no trailing punctuation."""
+    orig = (text or "").strip()
+    return _trim(orig.translate(_HALF_WIDTH), orig)[0].strip()
 
 
 def parse_command(text: str) -> Command:
-    text = normalise(text)
-    lowered = text.lower()
+    orig = (text or "").strip()
+    norm, orig = _trim(orig.translate(_HALF_WIDTH), orig)
+    lowered = norm.lower()
     for spelling, name in _SPELLINGS:
         if lowered.startswith(spelling):
-            rest = text[len(spelling):]
-            if spelling.isascii() and spelling.isalpha() and rest[:1].isalpha():
+            if spelling.isascii() and spelling.isalpha() and lowered[len(spelling):][:1].isalpha():
                 continue  # "doneX" is not "done"
-            rest = _SEPARATOR.sub("", rest).strip()
-            return _with_number(name, rest)
-    return Command("unknown", text)
+            rest, rest_orig = _after_separator(norm, orig, len(spelling))
+            return _with_number(name, rest, rest_orig)
+    return Command("unknown", orig.strip())
 
 
-def _with_number(name: str, rest: str) -> Command:
+def _with_number(name: str, rest: str, rest_orig: str) -> Command:
     match = _MONTH_DASH.match(rest) or _NUMBER.match(rest)
     if not match:
-        return Command(name, rest)
+        return Command(name, rest_orig)
     month_text, number_text = match.group(1), match.group(2)
     number, month = to_int(number_text), to_int(month_text) if month_text else None
     if number is None or (month_text and month is None):
-        return Command(name, rest)
-    note = _SEPARATOR.sub("", rest[match.end():]).strip()
-    return Command(name, rest, number, month, note)
+        return Command(name, rest_orig)
+    note = _after_separator(rest, rest_orig, match.end())[1]
+    return Command(name, rest_orig, number, month, note)
 
 
 def to_int(text: str) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from handlers.context import CommandError, Context
-from handlers.parse import Command
+from handlers.parse import Command, normalise
 from handlers.render import day, fit, month_label
 from handlers.sheet import render_sheet
 from storage.tasks import OPEN, REPORTED, RETURNED, branch_tasks, owed_from_earlier
@@ -37,7 +37,7 @@ def sheet(cmd: Command, ctx: Context) -> str:
     """提醒单 [YYYY-MM]：本支部的重点工作提醒单"""
     month = ctx.month
     if cmd.rest:
-        match = re.fullmatch(r"(\d{4})[-./年](\d{1,2})月?", cmd.rest)
+        match = re.fullmatch(r"(\d{4})[-./年](\d{1,2})月?", normalise(cmd.rest))
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise CommandError("用法：提醒单 2027-03（年-月）")
         month = f"{match.group(1)}-{int(match.group(2)):02d}"

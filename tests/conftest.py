@@ -2,10 +2,10 @@
 the tests that ask for `any_db_url`), the sample county, a frozen clock."""
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import sys
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -44,11 +44,8 @@ def pg_base_url():
     server.stop()
 
 
-_db_counter = itertools.count()
-
-
 def fresh_pg_database(base_url: str) -> str:
-    name = f"t{os.getpid()}_{next(_db_counter)}"
+    name = f"t{uuid.uuid4().hex[:16]}"  # conftest may be imported twice: no counters
     engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
