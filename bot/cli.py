@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot import commands  # noqa: F401 - registers the sub-commands
+    from bot import commands, push_commands  # noqa: F401 - they register the sub-commands
 
     args = build_parser().parse_args(argv)
     try:
@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {problem}", file=sys.stderr)
     except UsageError as e:
         print(f"错误：{e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        logging.getLogger("bot").exception("内部错误 internal error")
+        return 1
     return 2
 
 

@@ -65,9 +65,13 @@ def parse_plan(text: str, source: str, branch_codes: set[str] | None = None) -> 
         raise PlanError([f"{source}：缺少 year（年份），如 year: 2027"])
     problems: list[str] = []
     year, tasks = doc["year"], []
-    for item in doc.get("recurring") or []:
-        tasks += _guard(problems, source, item, lambda: _recurring(item, year, branch_codes))
     months = doc.get("months") or {}
+    listed = [m for m in months if isinstance(m, int) and 1 <= m <= 12]
+    # A plan covers its year from its first listed month on (plan-2026 starts
+    # in November): recurring duties are not invented for months before it.
+    first = min(listed, default=1)
+    for item in doc.get("recurring") or []:
+        tasks += _guard(problems, source, item, lambda: _recurring(item, year, first, branch_codes))
     for month, items in months.items():
         if month == "__line__":
             continue
@@ -114,18 +118,20 @@ def _one_off(item: dict, year: int, month: int, codes: set[str] | None) -> TaskS
                     deadline, kind, values, _text(item, "evidence"), _text(item, "note"), False)
 
 
-def _recurring(item: dict, year: int, codes: set[str] | None) -> list[TaskSpec]:
+def _recurring(item: dict, year: int, first: int, codes: set[str] | None) -> list[TaskSpec]:
     title, every = _title(item), item.get("every")
     if every not in ("month", "quarter"):
         raise ValueError(f"every“{every}”无效，应为 month（每月）或 quarter（每季度）")
     kind, values = parse_targets(item.get("targets", "all"), codes)
-    months = range(1, 13) if every == "month" else QUARTER_FIRST_MONTHS
-    # A quarterly duty appears in the quarter's first month, due by its end.
-    last = 0 if every == "month" else 2
-    return [TaskSpec(f"plan:{year}-{m:02d}:每{'月' if last == 0 else '季度'}:{title}",
-                     f"{year}-{m:02d}", title, last_workday(year, m + last),
-                     kind, values, _text(item, "evidence"), _text(item, "note"), True)
-            for m in months]
+    if every == "month":
+        due = [(m, m) for m in range(first, 13)]
+    else:  # in the quarter's first covered month, due by the quarter's end
+        due = [(max(q, first), q + 2) for q in QUARTER_FIRST_MONTHS if q + 2 >= first]
+    label = "每月" if every == "month" else "每季度"
+    return [TaskSpec(f"plan:{year}-{m:02d}:{label}:{title}", f"{year}-{m:02d}", title,
+                     last_workday(year, end), kind, values, _text(item, "evidence"),
+                     _text(item, "note"), True)
+            for m, end in due]
 
 
 def _text(item: dict, key: str) -> str | None:

@@ -1,5 +1,7 @@
 """Tasks as a branch sees them: this month's, with their state, plus what is
-still owed from earlier months."""
+still owed from earlier months. `TaskBook` loads a year's tasks and their
+states in two queries, so a sheet for 10,000 branches costs no more queries
+than a sheet for one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,29 +30,43 @@ def month_of(day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
+class TaskBook:
+    """The tasks of `month` and of the earlier months of its year, with the
+    state of each for the branches asked about."""
+
+    def __init__(self, session: Session, month: str, branches: list[Organization] | None = None):
+        self.month = month
+        self.tasks = session.scalars(select(Task).where(
+            Task.month >= f"{month[:4]}-01", Task.month <= month)
+            .order_by(Task.month, Task.number)).all()
+        query = select(Assignment).where(Assignment.task_id.in_([t.id for t in self.tasks]))
+        if branches is not None and len(branches) < 500:
+            query = query.where(Assignment.branch_id.in_([b.id for b in branches]))
+        self.state = {(a.task_id, a.branch_id): a for a in session.scalars(query)} if self.tasks else {}
+
+    def _with_state(self, task: Task, branch: Organization) -> BranchTask:
+        a = self.state.get((task.id, branch.id))
+        return BranchTask(task, a.status, a.return_reason) if a else BranchTask(task, OPEN)
+
+    def this_month(self, branch: Organization) -> list[BranchTask]:
+        return [self._with_state(t, branch) for t in self.tasks
+                if t.month == self.month and targets(t, branch)]
+
+    def owed(self, branch: Organization) -> list[BranchTask]:
+        """Earlier months' key tasks of this year the branch has not reported.
+        Recurring duties (三会一课…) are followed through the meeting log,
+        not carried from sheet to sheet."""
+        mine = (self._with_state(t, branch) for t in self.tasks
+                if t.month < self.month and not t.recurring and targets(t, branch))
+        return [bt for bt in mine if bt.status != REPORTED]
+
+
 def branch_tasks(session: Session, branch: Organization, month: str) -> list[BranchTask]:
-    """The month's tasks for `branch`, by number, with their state."""
-    tasks = session.scalars(select(Task).where(Task.month == month).order_by(Task.number)).all()
-    return _with_state(session, branch, [t for t in tasks if targets(t, branch)])
+    return TaskBook(session, month, [branch]).this_month(branch)
 
 
 def owed_from_earlier(session: Session, branch: Organization, month: str) -> list[BranchTask]:
-    """Tasks of earlier months (same year on) that the branch has not reported."""
-    year_start = f"{month[:4]}-01"
-    tasks = session.scalars(select(Task).where(Task.month < month, Task.month >= year_start)
-                            .order_by(Task.month, Task.number)).all()
-    mine = _with_state(session, branch, [t for t in tasks if targets(t, branch)])
-    return [bt for bt in mine if bt.status != REPORTED]
-
-
-def _with_state(session: Session, branch: Organization, tasks: list[Task]) -> list[BranchTask]:
-    if not tasks:
-        return []
-    rows = session.scalars(select(Assignment).where(
-        Assignment.branch_id == branch.id, Assignment.task_id.in_([t.id for t in tasks])))
-    state = {a.task_id: a for a in rows}
-    return [BranchTask(t, state[t.id].status if t.id in state else OPEN,
-                       state[t.id].return_reason if t.id in state else None) for t in tasks]
+    return TaskBook(session, month, [branch]).owed(branch)
 
 
 def find_task(session: Session, month: str, number: int) -> Task | None:

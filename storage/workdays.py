@@ -52,10 +52,9 @@ def last_workday(year: int, month: int) -> date:
     return day
 
 
-def workdays_before(day: date, count: int) -> date:
-    """The date `count` working days before `day` (count=0: day itself)."""
-    while count > 0:
-        day -= timedelta(days=1)
-        if is_workday(day):
-            count -= 1
+def next_workday(day: date) -> date:
+    """The first working day after `day`."""
+    day += timedelta(days=1)
+    while not is_workday(day):
+        day += timedelta(days=1)
     return day

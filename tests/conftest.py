@@ -97,13 +97,45 @@ def roster_copy(tmp_path):
 
 
 @pytest.fixture
-def app(county, tmp_path):
-    from bot.app import create_app
+def standin():
+    from bot.wecom.standin import WeComStandin
+    server = WeComStandin().start()
+    yield server
+    server.stop()
+
+
+def wire(rt: Runtime, standin) -> Runtime:
+    """Point a runtime at the WeCom stand-in, with the test app's secrets."""
     from tests.wecom_peer import WECOM_SETTINGS
-    from bot.config import load_config
-    county.config = load_config(environ={}, use_file=False, overrides={
-        **county.config.values, **WECOM_SETTINGS})
-    return create_app(runtime=county)
+    rt.config = load_config(environ={}, use_file=False, overrides={
+        **rt.config.values, **WECOM_SETTINGS, "wecom.secret": "app-secret",
+        "wecom.api_base": standin.api_base})
+    return rt
+
+
+@pytest.fixture
+def wired(county, standin):
+    standin.state.clock = lambda: county.clock.now().timestamp()
+    return wire(county, standin)
+
+
+def no_sleep(seconds: float) -> None:
+    """Backoff in tests: the stand-in's faults are counted, not timed."""
+
+
+@pytest.fixture
+def worker(wired):
+    from bot.delivery import DeliveryWorker
+    from bot.wecom.client import WeComClient
+    w = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=4)
+    yield w
+    w.pool.shutdown()
+
+
+@pytest.fixture
+def app(wired):
+    from bot.app import create_app
+    return create_app(runtime=wired)
 
 
 @pytest.fixture

@@ -1,0 +1,57 @@
+"""The scheduler's jobs: decide what is due on a day and queue it. Each
+job's run for a period is recorded (job_runs, unique), so a catch-up after
+downtime runs once, never twice, and two schedulers cannot both run it."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from bot.runtime import Runtime
+from handlers import pushes
+from storage.db import transaction
+from storage.models import Event, JobRun
+from storage.outbox import enqueue, insert_ignore
+from storage.tasks import month_of
+from storage.workdays import first_workday, is_known_year, is_workday
+
+log = logging.getLogger(__name__)
+
+
+def claim_run(session: Session, job: str, period: str, now: datetime) -> bool:
+    """True for the one caller that gets to run `job` for `period`."""
+    return insert_ignore(session, JobRun, [{"job": job, "period": period, "received_at": now}]) == 1
+
+
+def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
+    """Everything due today, queued. Only on working days: no pushes on
+    weekends or holidays (SPEC: 基层减负)."""
+    now = runtime.clock.now()
+    today = today or now.date()
+    if not is_workday(today):
+        return {}
+    month, queued = month_of(today), {}
+    with transaction(runtime.sessions) as session:
+        if not is_known_year(today.year) and claim_run(session, "holiday-data-missing", str(today.year), now):
+            _event(session, now, "holiday-data", f"节假日数据不含 {today.year} 年，按周一至周五推送；如需调整请手动推送")
+        first = first_workday(today.year, today.month)
+        if today >= first and claim_run(session, "monthly-sheet", month, now):
+            if today > first:
+                _event(session, now, "missed-run", f"{month} 提醒单应于 {first} 推送，补推于 {today}")
+            queued["monthly-sheet"] = enqueue(session, pushes.monthly_sheets(session, month, today), now)
+        if claim_run(session, "reminders", today.isoformat(), now):
+            queued["reminders"] = enqueue(session, pushes.deadline_reminders(session, today), now)
+            queued["overdue"] = enqueue(session, pushes.overdue_escalations(session, today), now)
+        if today.day >= 20 and claim_run(session, "checkin-reminder", month, now):
+            queued["checkin-reminder"] = enqueue(session, pushes.mobile_reminders(session, today), now)
+        if today.day >= 25 and claim_run(session, "mobile-list", month, now):
+            queued["mobile-list"] = enqueue(session, pushes.mobile_lists(session, today), now)
+    if queued:
+        log.info("daily run %s queued %s", today, queued)
+    return queued
+
+
+def _event(session: Session, now: datetime, kind: str, detail: str) -> None:
+    log.warning("%s: %s", kind, detail)
+    session.add(Event(kind=kind, detail=detail, received_at=now))

@@ -1,0 +1,191 @@
+"""Promise: every sheet, reminder and broadcast is delivered exactly once per
+(target, purpose, period); 45009 and expired tokens are retried; what cannot
+be delivered is reported, never silently dropped."""
+import threading
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from bot.delivery import DeliveryWorker
+from bot.wecom.client import WeComClient
+from handlers import pushes
+from storage.db import transaction
+from storage.models import Delivery, Event, Organization
+from storage.outbox import enqueue
+from tests.conftest import no_sleep
+
+BRANCHES = 36  # in the sample county
+
+
+def queue_sheets(rt, month="2026-11", codes=None):
+    with transaction(rt.sessions) as s:
+        return enqueue(s, pushes.monthly_sheets(s, month, rt.clock.today(), codes), rt.clock.now())
+
+
+def sheets_received(standin):
+    return Counter(r["to"] for r in standin.received() if "重点工作提醒单" in str(r["body"]))
+
+
+def states(rt):
+    with rt.sessions() as s:
+        return dict(s.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all())
+
+
+def test_every_branch_gets_its_sheet_once_even_if_pushed_twice(wired, standin, worker):
+    assert queue_sheets(wired) == BRANCHES
+    worker.drain()
+    assert queue_sheets(wired) == 0  # the same keys: nothing new
+    worker.drain()
+    received = sheets_received(standin)
+    assert len(received) == BRANCHES and set(received.values()) == {1}
+    robots = [r for r in standin.received("webhook/send")]
+    chats = [r for r in standin.received("appchat/send")]
+    assert robots and chats  # both channels, by the roster's robot_key / chat_id
+    assert robots[0]["body"]["msgtype"] == "markdown"
+
+
+def test_two_workers_at_once_send_each_key_once(wired, standin):
+    queue_sheets(wired)
+    workers = [DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=4, batch=5)
+               for _ in range(3)]
+    threads = [threading.Thread(target=w.drain) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(sheets_received(standin).values()) == {1} and len(sheets_received(standin)) == BRANCHES
+    assert standin.state.token_fetches == 1  # one token, shared through the database
+
+
+def test_two_workers_on_postgresql(pg_base_url, tmp_path, standin):
+    from tests.conftest import fresh_pg_database, load_county, make_runtime, wire
+    rt = wire(load_county(make_runtime(fresh_pg_database(pg_base_url), tmp_path)), standin)
+    queue_sheets(rt)
+    workers = [DeliveryWorker(rt, WeComClient(rt, sleep=no_sleep), threads=4, batch=5) for _ in range(3)]
+    threads = [threading.Thread(target=w.drain) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    received = sheets_received(standin)
+    assert len(received) == BRANCHES and set(received.values()) == {1}
+    rt.engine.dispose()
+
+
+def test_rate_limit_45009_is_retried_later(wired, standin, worker):
+    standin.fail("webhook/send", errcode=45009, times=1)
+    queue_sheets(wired, codes=["ZB0002"])
+    worker.drain()
+    assert sheets_received(standin) == Counter() and states(wired) == {"pending": 1}
+    wired.clock.advance(seconds=75)  # the row's due time: a minute and a bit
+    worker.drain()
+    assert sheets_received(standin) == Counter({"robot-7-0002": 1})
+
+
+def test_expired_token_is_refreshed(wired, standin, worker):
+    queue_sheets(wired, codes=["ZB0001"])  # an app chat: needs the token
+    worker.drain()
+    standin.expire_tokens()  # WeCom invalidated it early: 42001
+    queue_sheets(wired, codes=["ZB0005"])
+    worker.drain()
+    assert sheets_received(standin) == Counter({"chat70001": 1, "chat70005": 1})
+    assert standin.state.token_fetches == 2
+
+
+def test_server_errors_and_busy_are_retried(wired, standin, worker):
+    standin.fail("appchat/send", http_status=502, times=2)
+    standin.fail("webhook/send", errcode=-1, times=2)
+    queue_sheets(wired, codes=["ZB0001", "ZB0002"])
+    worker.drain()
+    assert sheets_received(standin) == Counter({"chat70001": 1, "robot-7-0002": 1})
+
+
+def test_bad_robot_key_is_recorded_and_reported(wired, standin, worker):
+    with transaction(wired.sessions) as s:
+        s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key-x"
+    queue_sheets(wired, codes=["ZB0002", "ZB0004"])
+    worker.drain()
+    assert states(wired) == {"sent": 1, "failed": 1}
+    with wired.sessions() as s:
+        failed = s.scalar(select(Delivery).where(Delivery.state == "failed"))
+        branch = s.scalar(select(Organization).where(Organization.code == "ZB0002"))
+        events = s.scalars(select(Event.detail)).all()
+    assert failed.target == "ZB0002" and "93000" in failed.last_error
+    assert "93000" in branch.last_error
+    assert any("ZB0002" in e and "monthly-sheet" in e for e in events)
+
+
+def test_missing_group_address_is_a_failure_not_silence(wired, standin, worker):
+    with transaction(wired.sessions) as s:
+        branch = s.scalar(select(Organization).where(Organization.code == "ZB0004"))
+        branch.robot_key = None
+    queue_sheets(wired, codes=["ZB0004"])
+    worker.drain()
+    with wired.sessions() as s:
+        assert "未配置群机器人" in s.scalar(select(Delivery.last_error))
+
+
+def test_robot_limit_is_honoured_without_stalling_others(wired, standin, worker):
+    rows = [{"target": "ZB0002", "purpose": "notice", "period": str(i), "channel": "robot",
+             "address": "robot-7-0002", "body": f"通知 {i}"} for i in range(25)]
+    rows.append({"target": "ZB0004", "purpose": "notice", "period": "x", "channel": "robot",
+                 "address": "robot-7-0004", "body": "另一个群"})
+    with transaction(wired.sessions) as s:
+        enqueue(s, rows, wired.clock.now())
+    worker.drain()
+    sent = Counter(r["to"] for r in standin.received("webhook/send"))
+    assert sent == Counter({"robot-7-0002": 20, "robot-7-0004": 1})
+    wired.clock.advance(seconds=62)
+    worker.drain()
+    assert Counter(r["to"] for r in standin.received("webhook/send"))["robot-7-0002"] == 25
+    bodies = [r["body"]["markdown"]["content"] for r in standin.received("webhook/send") if r["to"] == "robot-7-0002"]
+    assert bodies == [f"通知 {i}" for i in range(25)]  # in order, none lost
+
+
+def test_long_sheet_is_split_at_line_boundaries(wired, standin, worker, tmp_path):
+    from storage.plan_import import import_plan
+    plan = tmp_path / "long.yaml"
+    items = "".join(f"    - title: 第{i}项长任务{'很长的说明' * 8}\n      evidence: 会议记录、照片、签到表\n"
+                    for i in range(60))
+    plan.write_text(f"year: 2026\nmonths:\n  11:\n{items}", encoding="utf-8")
+    with transaction(wired.sessions) as s:
+        import_plan(s, plan, wired.clock.now())
+    queue_sheets(wired, codes=["ZB0002"])
+    worker.drain()
+    parts = [r["body"]["markdown"]["content"] for r in standin.received("webhook/send")]
+    assert len(parts) > 1 and all(len(p.encode()) <= 4096 for p in parts)
+    text = "\n".join(parts)
+    assert all(f"第{i}项长任务" in text for i in range(60))
+    assert all(not p.startswith("\n") for p in parts)
+
+
+def test_personal_message_to_invalid_user_fails_permanently(wired, standin, worker):
+    with transaction(wired.sessions) as s:
+        enqueue(s, [{"target": "gone001", "purpose": "checkin-reminder", "period": "2026-11",
+                     "channel": "user", "address": "gone001", "body": "请签到"}], wired.clock.now())
+    worker.drain()
+    with wired.sessions() as s:
+        row = s.scalar(select(Delivery))
+    assert row.state == "failed" and "81013" in row.last_error
+
+
+def test_user_messages_ask_wecom_for_duplicate_check(wired, standin, worker):
+    with transaction(wired.sessions) as s:
+        enqueue(s, [{"target": "u700001", "purpose": "p", "period": "1", "channel": "user",
+                     "address": "u700001", "body": "你好"}], wired.clock.now())
+    worker.drain()
+    [sent] = standin.received("message/send")
+    assert sent["body"]["enable_duplicate_check"] == 1 and sent["body"]["agentid"] == 1000002
+
+
+def test_failed_deliveries_cli_lists_them(wired, standin, worker, capsys):
+    import argparse
+    from bot.push_commands import deliveries
+    with transaction(wired.sessions) as s:
+        s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key"
+    queue_sheets(wired, codes=["ZB0002"])
+    worker.drain()
+    deliveries(wired, argparse.Namespace(failed=True))
+    out = capsys.readouterr().out
+    assert "ZB0002" in out and "monthly-sheet" in out and "93000" in out
+
