@@ -39,13 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot import commands, push_commands  # noqa: F401 - they register the sub-commands
+    from bot import commands, push_commands, say  # noqa: F401 - they register the sub-commands
 
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
         logging.basicConfig(level=config["log.level"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for chatty in ("alembic", "apscheduler"):  # their INFO is noise for operators
+            logging.getLogger(chatty).setLevel(logging.WARNING)
         runtime = Runtime.from_config(config)
         return HANDLERS[args.command](runtime, args) or 0
     except ConfigError as e:

@@ -49,6 +49,13 @@ def _hhmm(v: Any) -> str:
     return f"{int(m.group(1)):02d}:{m.group(2)}"
 
 
+def _clock_time(v: Any) -> str:
+    s = str(v)
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", s):
+        raise ValueError("应为 HH:MM")
+    return s.zfill(5)
+
+
 def _tz(v: Any) -> str:
     try:
         ZoneInfo(str(v))
@@ -98,8 +105,8 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "scheduler.enabled": (True, _bool),
     "scheduler.timezone": ("Asia/Shanghai", _tz),
     "scheduler.monthly_push_time": ("09:05", _hhmm),
-    "scheduler.quiet_start": ("21:00", str),
-    "scheduler.quiet_end": ("08:00", str),
+    "scheduler.quiet_start": ("21:00", _clock_time),
+    "scheduler.quiet_end": ("08:00", _clock_time),
     "dashboard.password": ("", str),
     "log.level": ("INFO", str),
 }

@@ -55,9 +55,17 @@ class DeliveryWorker:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
         self.batch, self.limiter, self.recovered = batch, RobotLimiter(), False
 
+    def quiet(self, now: datetime) -> bool:
+        """No pushes at night (scheduler.quiet_start … quiet_end)."""
+        start, end = (self.runtime.config[k] for k in ("scheduler.quiet_start", "scheduler.quiet_end"))
+        at = now.strftime("%H:%M")
+        return (start <= at or at < end) if start > end else (start <= at < end)
+
     def run_once(self) -> int:
         """Send one batch of due rows; how many rows were handled."""
         now = self.runtime.clock.now()
+        if self.quiet(now):
+            return 0
         with transaction(self.runtime.sessions) as session:
             if not self.recovered:
                 release_orphans(session, now)

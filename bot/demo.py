@@ -1,8 +1,15 @@
 """The demo: a SQLite database under data/, the example county and plans,
-and the server on loopback. Nothing here talks to the real WeCom."""
+a loopback WeCom stand-in, the server and the scheduler — nothing talks to
+the real WeCom. Try it with `python -m bot say u700001 任务`."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import yaml
 
 from bot.config import load_config
 from bot.runtime import Runtime
@@ -10,18 +17,30 @@ from storage.db import transaction, upgrade
 from storage.plan_import import import_plan
 from storage.roster_import import import_roster
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DEMO_DB = "sqlite:///data/demo.db"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+# Made-up credentials for the loopback set-up only.
+DEMO_CONFIG = ROOT / "data" / "demo-config.yaml"
 
 
-def demo_runtime(port: int) -> Runtime:
-    config = load_config(use_file=False, overrides={
-        "database.url": DEMO_DB, "server.port": port, "server.host": "127.0.0.1"})
-    return Runtime.from_config(config)
+def demo_config(port: int, standin_port: int) -> dict:
+    return {
+        "database": {"url": "sqlite:///data/demo.db"},
+        "wecom": {"corp_id": "wwdemo0000000001", "agent_id": 1000002, "secret": "demo-secret",
+                  "token": "demoToken", "encoding_aes_key": "DemoAesKey0123456789DemoAesKey0123456789abc",
+                  "api_base": f"http://127.0.0.1:{standin_port}/cgi-bin/"},
+        "aibot": {"token": "demoAibot", "encoding_aes_key": "AibotAesKey0123456789AibotAesKey01234567890"},
+        "server": {"host": "127.0.0.1", "port": port, "media_dir": "data/demo-media"},
+        "dashboard": {"password": "demo"},
+    }
 
 
-def run_demo(port: int, serve_too: bool = True) -> None:
-    runtime = demo_runtime(port)
+def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> None:
+    os.chdir(ROOT)
+    DEMO_CONFIG.parent.mkdir(exist_ok=True)
+    DEMO_CONFIG.write_text("# Written by `python -m bot demo`: loopback only, made-up secrets.\n"
+                           + yaml.safe_dump(demo_config(port, standin_port), allow_unicode=True), "utf-8")
+    runtime = Runtime.from_config(load_config(str(DEMO_CONFIG), environ={}))
     upgrade(runtime.engine)
     with transaction(runtime.sessions) as session:
         now = runtime.clock.now()
@@ -29,7 +48,20 @@ def run_demo(port: int, serve_too: bool = True) -> None:
         plans = [import_plan(session, EXAMPLES / f"plan-{y}.yaml", now) for y in (2026, 2027)]
     print(f"示例名册：组织 {roster['orgs']}；党员 {roster['members']}")
     print(f"示例计划：{'；'.join(str(p) for p in plans)}")
-    if serve_too:
-        from bot.server import serve
-        print(f"服务已启动：http://127.0.0.1:{port}/healthz  （Ctrl-C 退出）")
+    if not serve_too:
+        return
+    standin = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(standin_port)])
+    time.sleep(0.5)
+    print(f"企业微信模拟服务：http://127.0.0.1:{standin_port}/_standin/received（查看已“发出”的消息）")
+    print(f"服务：http://127.0.0.1:{port}/healthz   管理页面：http://127.0.0.1:{port}/dashboard/")
+    print("试一试（另开一个终端）：\n"
+          "  .venv/bin/python -m bot say u700001 任务      # 书记吕丽刚查看任务\n"
+          "  .venv/bin/python -m bot say u700001 完成 1 已排查\n"
+          "  .venv/bin/python -m bot say u700029 签到      # 流动党员签到\n"
+          "  .venv/bin/python -m bot say s7001 进度        # 组织部查看进度\n"
+          "  （或 ./run say u700001 帮助）")
+    from bot.server import serve
+    try:
         serve(runtime, "127.0.0.1", port, 2)
+    finally:
+        standin.terminate()

@@ -1,11 +1,19 @@
-"""`serve`: the app under gunicorn (a production WSGI server), on the
-configured host and port. Workers are forked after the app is built, so
-every worker opens its own database connections."""
+"""`serve`: the app under gunicorn (a production WSGI server), plus — unless
+scheduler.enabled is false — one scheduler process beside it. Several
+`serve`s may run: the scheduler lease lets one act at a time."""
 from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
 from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Gunicorn(BaseApplication):
@@ -23,8 +31,24 @@ class _Gunicorn(BaseApplication):
         return create_app(runtime=self.runtime)
 
 
+def start_scheduler(runtime: Runtime) -> subprocess.Popen | None:
+    """The scheduler in its own process (never one per web worker)."""
+    if not runtime.config["scheduler.enabled"]:
+        return None
+    args = [sys.executable, "-m", "bot"]
+    if Path(runtime.config.source).is_file():
+        args += ["-c", runtime.config.source]
+    return subprocess.Popen([*args, "scheduler"], cwd=ROOT)
+
+
 def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
     options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
                "timeout": 30, "graceful_timeout": 10, "accesslog": None,
                "preload_app": False, "loglevel": "warning"}
-    _Gunicorn(runtime, options).run()
+    scheduler = start_scheduler(runtime)
+    try:
+        _Gunicorn(runtime, options).run()
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=10)

@@ -189,3 +189,13 @@ def test_failed_deliveries_cli_lists_them(wired, standin, worker, capsys):
     out = capsys.readouterr().out
     assert "ZB0002" in out and "monthly-sheet" in out and "93000" in out
 
+
+
+def test_nothing_is_pushed_at_night(wired, standin, worker):
+    from datetime import datetime
+    queue_sheets(wired, codes=["ZB0002"])
+    wired.clock.at = datetime(2026, 11, 16, 22, 10)
+    assert worker.drain() == 0 and standin.received() == []
+    wired.clock.at = datetime(2026, 11, 17, 8, 1)
+    worker.drain()
+    assert sheets_received(standin) == Counter({"robot-7-0002": 1})

@@ -113,3 +113,11 @@ def test_branch_code_targets_are_checked_against_the_roster(runtime, tmp_path):
     load(runtime, path)
     task = tasks(runtime, "2027-03")[0]
     assert (task.target_kind, task.target_values) == ("codes", "ZB0001,ZB0002")
+
+
+def test_a_plan_starting_in_november_does_not_invent_earlier_duties():
+    spec = parse_plan(PLAN_2026.read_text("utf-8"), "plan-2026.yaml")
+    months = {t.month for t in spec.tasks}
+    assert months == {"2026-11", "2026-12"}
+    quarterly = [t for t in spec.tasks if t.title == "召开支部党员大会"]
+    assert [(t.month, t.deadline) for t in quarterly] == [("2026-11", date(2026, 12, 31))]

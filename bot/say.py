@@ -1,0 +1,47 @@
+"""`say USER TEXT`: post a message to the running server exactly as WeCom
+would (encrypted and signed) and print the decrypted answer. For the demo
+and for checking a deployment's callback set-up end to end."""
+from __future__ import annotations
+
+import secrets
+import time
+
+import requests
+
+from bot.cli import UsageError, command
+from bot.config import require
+from bot.wecom.crypto import MessageCrypto, signature
+from bot.wecom.inbound import parse_xml
+
+
+def _say_args(parser) -> None:
+    parser.add_argument("user", help="企业微信账号 WeCom userid, e.g. u700001")
+    parser.add_argument("text", nargs="+", help="消息 message, e.g. 任务")
+    parser.add_argument("--url", help="回调地址 callback URL (默认本机 server.port)")
+
+
+@command("say", "模拟企业微信发一条消息给本机服务 send a message as WeCom would", _say_args)
+def say(runtime, args) -> None:
+    config = runtime.config
+    require(config, "wecom.token", "wecom.encoding_aes_key", "wecom.corp_id")
+    crypto = MessageCrypto(config["wecom.token"], config["wecom.encoding_aes_key"], config["wecom.corp_id"])
+    text, now = " ".join(args.text), str(int(time.time()))
+    plain = (f"<xml><ToUserName><![CDATA[{config['wecom.corp_id']}]]></ToUserName>"
+             f"<FromUserName><![CDATA[{args.user}]]></FromUserName><CreateTime>{now}</CreateTime>"
+             f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+             f"<MsgId>{secrets.randbits(62)}</MsgId><AgentID>{config['wecom.agent_id']}</AgentID></xml>")
+    encrypt, nonce = crypto.encrypt(plain), secrets.token_hex(6)
+    url = args.url or f"http://127.0.0.1:{config['server.port']}/wecom/callback"
+    try:
+        response = requests.post(url, data=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
+                                 params={"msg_signature": signature(config["wecom.token"], now, nonce, encrypt),
+                                         "timestamp": now, "nonce": nonce}, timeout=10)
+    except requests.RequestException:
+        raise UsageError(f"连不上 {url}：服务启动了吗？") from None
+    if response.status_code != 200:
+        raise UsageError(f"服务拒绝了这条消息（HTTP {response.status_code}）")
+    if not response.content:
+        print("（无回复）")
+        return
+    reply = parse_xml(response.content)
+    print(parse_xml(crypto.open(reply["MsgSignature"], reply["TimeStamp"], reply["Nonce"], reply["Encrypt"]))["Content"])
