@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from bot.wecom.client import SendError, WeComClient
 from storage.db import transaction
 from storage.models import Delivery, Event, Member, Organization
-from storage.outbox import FAILED, PENDING, SENT, claim, record_outcomes, release_orphans
+from storage.outbox import FAILED, PENDING, SENT, claim, record_outcome, release_orphans
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -95,7 +95,7 @@ class DeliveryWorker:
         for row in rows:
             outcome = self._send_one(row)
             with transaction(self.runtime.sessions) as session:
-                record_outcomes(session, [outcome])
+                record_outcome(session, outcome)
                 if outcome["state"] == FAILED:
                     _flag_failures(session, [(row, outcome["last_error"])], self.runtime.clock.now())
 

@@ -12,7 +12,8 @@ from bot.runtime import Runtime
 from handlers import pushes
 from storage.db import transaction
 from storage.models import Event, JobRun
-from storage.outbox import enqueue, insert_ignore
+from storage.insert_ignore import insert_ignore
+from storage.outbox import enqueue
 from storage.tasks import month_of
 from storage.workdays import first_workday, is_known_year, is_workday
 

@@ -3,22 +3,42 @@ holder stops renewing (it died). Compare-and-set UPDATEs; no lock is held
 between calls."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Lease
-from storage.outbox import insert_ignore
+from storage.insert_ignore import insert_ignore
 
 
 def try_acquire(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """True if `holder` now holds `name` until now + ttl (taken or renewed)."""
+    """True if `holder` now holds `name` until now + ttl (taken or renewed).
+    A lease whose holder was a process on this host that no longer exists
+    is taken over at once, without waiting for it to expire."""
     insert_ignore(session, Lease, [{"name": name, "holder": holder, "expires_at": now + ttl}])
+    current = session.scalar(select(Lease.holder).where(Lease.name == name))
+    gone = [current] if current and current != holder and holder_is_dead(current) else []
     result = session.execute(update(Lease).where(
-        Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+        Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now, Lease.holder.in_(gone)))
         .values(holder=holder, expires_at=now + ttl))
     return result.rowcount == 1
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Holders are "host:pid:…"; only a process on this host can be checked."""
+    host, _, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != os.uname().nodename or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def release(session: Session, name: str, holder: str, now: datetime) -> None:

@@ -3,33 +3,17 @@
 twice needs a row claimed twice — which the compare-and-set claim forbids."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.insert_ignore import insert_ignore
+from storage.leases import holder_is_dead
 from storage.models import Delivery
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 STUCK_AFTER = timedelta(minutes=5)  # a claim older than this: its worker died
-
-
-def insert_ignore(session: Session, model, rows: list[dict]) -> int:
-    """INSERT rows, skipping those whose unique key exists (any dialect)."""
-    if not rows:
-        return 0
-    dialect, table = session.get_bind().dialect.name, model.__table__
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(table).on_conflict_do_nothing()
-    else:  # MySQL / MariaDB
-        from sqlalchemy import insert
-        stmt = insert(table).prefix_with("IGNORE")
-    return session.execute(stmt, rows).rowcount or 0
 
 
 def enqueue(session: Session, rows: list[dict], now: datetime) -> int:
@@ -48,49 +32,39 @@ def _claimable(now: datetime):
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int) -> list[Delivery]:
-    """Claim up to `limit` due rows for `worker`. Each claim is a
-    compare-and-set UPDATE checked by rowcount; on PostgreSQL the candidates
-    are also locked with SKIP LOCKED so workers do not trip over each other."""
+    """Claim up to `limit` due rows for `worker` with one compare-and-set
+    UPDATE: a row another worker claimed meanwhile no longer matches. On
+    PostgreSQL the candidates are also locked with SKIP LOCKED so workers
+    do not queue behind each other."""
     query = select(Delivery.id).where(_claimable(now)).order_by(Delivery.due_at, Delivery.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for delivery_id in session.scalars(query).all():
-        result = session.execute(update(Delivery).where(Delivery.id == delivery_id, _claimable(now))
-                                 .values(state=SENDING, claimed_by=worker, claimed_at=now))
-        if result.rowcount == 1:
-            claimed.append(delivery_id)
-    if not claimed:
+    candidates = session.scalars(query).all()
+    if not candidates:
         return []
-    return list(session.scalars(select(Delivery).where(Delivery.id.in_(claimed)).order_by(Delivery.id)))
+    session.execute(update(Delivery).where(Delivery.id.in_(candidates), _claimable(now))
+                    .values(state=SENDING, claimed_by=worker, claimed_at=now)
+                    .execution_options(synchronize_session=False))
+    return list(session.scalars(select(Delivery).where(
+        Delivery.id.in_(candidates), Delivery.claimed_by == worker, Delivery.state == SENDING)
+        .order_by(Delivery.id)))
 
 
 def release_orphans(session: Session, now: datetime) -> int:
     """Put back rows claimed by a worker on this host whose process is gone
     (killed mid-push): they go again now instead of after STUCK_AFTER."""
-    host = os.uname().nodename
     claimers = session.scalars(select(Delivery.claimed_by).where(Delivery.state == SENDING).distinct())
-    dead = [c for c in claimers if c and c.split(":")[0] == host and not _alive(int(c.split(":")[1]))]
+    dead = [c for c in claimers if c and holder_is_dead(c)]
     if not dead:
         return 0
     return session.execute(update(Delivery).where(Delivery.state == SENDING, Delivery.claimed_by.in_(dead))
                            .values(state=PENDING, due_at=now)).rowcount
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def record_outcomes(session: Session, outcomes: list[dict]) -> None:
-    """Bulk-write what happened: dicts with id and the new state fields."""
-    if outcomes:
-        session.execute(update(Delivery), outcomes)
+def record_outcome(session: Session, outcome: dict) -> None:
+    """Write what happened to one row: a dict with id and the new fields."""
+    fields = {k: v for k, v in outcome.items() if k != "id"}
+    session.execute(update(Delivery.__table__).where(Delivery.__table__.c.id == outcome["id"]).values(**fields))
 
 
 def failed(session: Session) -> list[Delivery]:

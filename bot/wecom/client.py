@@ -50,6 +50,10 @@ class WeComClient:
         self.agent_id, self.timeout = config["wecom.agent_id"], config["wecom.timeout"]
         self.runtime, self.sleep = runtime, sleep
         self.http = requests.Session()
+        # Read proxy settings once, not on every call (requests scans the
+        # environment per request: a fifth of a push's CPU time).
+        self.http.proxies.update(requests.utils.getproxies())
+        self.http.trust_env = False
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)

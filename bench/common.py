@@ -1,0 +1,63 @@
+"""Shared helpers for the benchmarks: a generated county, a stand-in process."""
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CATEGORIES = ["农村", "社区", "机关", "国企", "非公企业", "学校"]
+
+
+def write_county(folder: Path, branches: int, members_per_branch: int = 1) -> None:
+    """A roster folder (organizations.csv + members.csv) of `branches` branches
+    under 50 committees; every branch has a robot key (so all go concurrently)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "organizations.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["code", "name", "type", "parent_code", "category", "robot_key", "chat_id"])
+        w.writerow(["ZZB", "某县委组织部", "组织部", "", "", "", ""])
+        for c in range(1, 51):
+            w.writerow([f"DW{c:02d}", f"第{c}党委", "党委", "ZZB", "", "", ""])
+        for b in range(1, branches + 1):
+            w.writerow([f"ZB{b:05d}", f"第{b}村党支部", "党支部", f"DW{b % 50 + 1:02d}",
+                        CATEGORIES[b % 6], f"robot-{b:05d}", ""])
+    with (folder / "members.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["name", "wecom_userid", "mobile", "branch_code", "role", "status",
+                    "mobile_member", "outflow_city", "retired", "joined_on"])
+        w.writerow(["部长甲", "s0001", "", "ZZB", "部长", "正式党员", "", "", "", ""])
+        for b in range(1, branches + 1):
+            for m in range(members_per_branch):
+                w.writerow([f"党员{b}-{m}", f"u{b:05d}{m:02d}", "", f"ZB{b:05d}", "书记" if m == 0 else "党员",
+                            "正式党员", "", "", "", "2000-07-01"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_standin() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/cgi-bin/"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "_standin/received", timeout=1)
+            return proc, base
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("stand-in did not start")
+
+
+def standin_received(base: str) -> list[dict]:
+    with urllib.request.urlopen(base + "_standin/received", timeout=30) as r:
+        return json.load(r)["received"]
