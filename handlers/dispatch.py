@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.runtime import Runtime
 from bot.wecom.inbound import Inbound
@@ -14,8 +14,8 @@ from handlers import basics, checkin, reports, tasks
 from handlers.context import Actor, CommandError, Context
 from handlers.parse import Command, parse_command
 from storage.db import transaction
-from storage.inbound import Duplicate, record_inbound
-from storage.models import Member
+from storage.inbound import Duplicate, record_inbound, set_outcome
+from storage.models import Member, Organization
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Command, Context], str]
@@ -56,10 +56,11 @@ def handle(inbound: Inbound, runtime: Runtime) -> str | None:
     now = runtime.clock.now()
     try:
         with transaction(runtime.sessions) as session:
-            row = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
-                                 user=inbound.user, msg_type=inbound.kind, content=inbound.text,
-                                 media_id=inbound.media_id, now=now)
-            reply, row.outcome = _answer(inbound, session, row.id, now, runtime)
+            inbound_id = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
+                                        user=inbound.user, msg_type=inbound.kind, content=inbound.text,
+                                        media_id=inbound.media_id, now=now)
+            reply, outcome = _answer(inbound, session, inbound_id, now, runtime)
+            set_outcome(session, inbound_id, outcome)
             return reply
     except Duplicate:
         log.info("duplicate callback %s ignored", inbound.dedupe_key)
@@ -71,14 +72,16 @@ def handle(inbound: Inbound, runtime: Runtime) -> str | None:
 
 
 def _answer(inbound: Inbound, session, inbound_id: int, now, runtime) -> tuple[str | None, str]:
-    member = session.scalar(select(Member).where(Member.wecom_userid == inbound.user, Member.active))
+    conn = session.connection()  # plain rows on the hot path: no ORM identity map needed
+    member = conn.execute(_MEMBER, {"userid": inbound.user}).first()
     if member is None:
         return (None, "unknown user, event") if inbound.kind == "event" else (UNKNOWN_USER, "unknown user")
     routed = route(inbound)
     if routed is None:
         return None, "event"
     command, handler = routed
-    ctx = Context(session, now, Actor(member, member.org), inbound, inbound_id,
+    unit = conn.execute(_ORG, {"org_id": member.org_id}).first()
+    ctx = Context(session, now, Actor(member, unit), inbound, inbound_id,
                   runtime.config["server.media_dir"])
     try:
         return handler(command, ctx), command.name
@@ -86,13 +89,17 @@ def _answer(inbound: Inbound, session, inbound_id: int, now, runtime) -> tuple[s
         return str(e), f"refused: {command.name}"
 
 
+_MEMBER = select(Member.__table__).where(Member.wecom_userid == bindparam("userid"), Member.active)
+_ORG = select(Organization.__table__).where(Organization.id == bindparam("org_id"))
+
+
 def _record_failure(inbound: Inbound, runtime: Runtime, now) -> None:
     """Log the message as failed, so WeCom's retries do not fail it again."""
     try:
         with transaction(runtime.sessions) as session:
-            row = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
-                                 user=inbound.user, msg_type=inbound.kind, content=inbound.text,
-                                 media_id=inbound.media_id, now=now)
-            row.outcome = "error"
+            inbound_id = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
+                                        user=inbound.user, msg_type=inbound.kind, content=inbound.text,
+                                        media_id=inbound.media_id, now=now)
+            set_outcome(session, inbound_id, "error")
     except Exception:
         log.exception("could not log failed message %s", inbound.dedupe_key)

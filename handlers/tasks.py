@@ -8,7 +8,7 @@ from handlers.context import CommandError, Context
 from handlers.parse import Command, normalise
 from handlers.render import day, fit, month_label
 from handlers.sheet import render_sheet
-from storage.tasks import OPEN, REPORTED, RETURNED, branch_tasks, owed_from_earlier
+from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
 
 STATUS = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
 
@@ -16,8 +16,8 @@ STATUS = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
 def tasks(cmd: Command, ctx: Context) -> str:
     """任务：本支部本月任务"""
     branch = ctx.actor.branch
-    mine = branch_tasks(ctx.session, branch, ctx.month)
-    owed = owed_from_earlier(ctx.session, branch, ctx.month)
+    book = TaskBook(ctx.session, ctx.month, [branch])
+    mine, owed = book.this_month(branch), book.owed(branch)
     today = ctx.now.date()
     lines = [f"{branch.name} {month_label(ctx.month)}任务："]
     for bt in mine:
@@ -42,8 +42,8 @@ def sheet(cmd: Command, ctx: Context) -> str:
             raise CommandError("用法：提醒单 2027-03（年-月）")
         month = f"{match.group(1)}-{int(match.group(2)):02d}"
     branch = ctx.actor.branch
-    text = render_sheet(branch.name, month, branch_tasks(ctx.session, branch, month),
-                        owed_from_earlier(ctx.session, branch, month), ctx.now.date())
+    book = TaskBook(ctx.session, month, [branch])
+    text = render_sheet(branch.name, month, book.this_month(branch), book.owed(branch), ctx.now.date())
     return fit(text.replace("**", ""))
 
 

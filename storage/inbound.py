@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,13 +17,23 @@ class Duplicate(Exception):
 
 
 def record_inbound(session: Session, *, dedupe_key: str, channel: str, user: str,
-                   msg_type: str, content: str, media_id: str | None, now: datetime) -> InboundMessage:
-    row = InboundMessage(dedupe_key=dedupe_key[:200], channel=channel, wecom_userid=user[:64],
-                         msg_type=msg_type[:32], content=content[:4000], media_id=media_id,
-                         received_at=now)
-    session.add(row)
-    try:
-        session.flush()
+                   msg_type: str, content: str, media_id: str | None, now: datetime) -> int:
+    """The new row's id; Duplicate if this message was seen before."""
+    try:  # the first statement of its transaction: a duplicate ends it
+        result = session.connection().execute(_INSERT, {
+            "dedupe_key": dedupe_key[:200], "channel": channel, "wecom_userid": user[:64],
+            "msg_type": msg_type[:32], "content": content[:4000], "media_id": media_id,
+            "received_at": now, "outcome": None})
     except IntegrityError:
         raise Duplicate(dedupe_key) from None
-    return row
+    return result.inserted_primary_key[0]
+
+
+def set_outcome(session: Session, inbound_id: int, outcome: str) -> None:
+    session.connection().execute(_SET_OUTCOME, {"row_id": inbound_id, "outcome": outcome[:200]})
+
+
+# Built once: this is the hottest path of every callback.
+_TABLE = InboundMessage.__table__
+_INSERT = insert(_TABLE)
+_SET_OUTCOME = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(outcome=bindparam("outcome"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.models import Assignment, Organization, Task
@@ -36,13 +36,13 @@ class TaskBook:
 
     def __init__(self, session: Session, month: str, branches: list[Organization] | None = None):
         self.month = month
-        self.tasks = session.scalars(select(Task).where(
-            Task.month >= f"{month[:4]}-01", Task.month <= month)
-            .order_by(Task.month, Task.number)).all()
-        query = select(Assignment).where(Assignment.task_id.in_([t.id for t in self.tasks]))
+        # Plain rows, not ORM objects: read-only here, and several times cheaper.
+        self.tasks = session.connection().execute(_YEAR_TASKS, {"first": f"{month[:4]}-01", "last": month}).all()
+        query = select(Assignment.task_id, Assignment.branch_id, Assignment.status, Assignment.return_reason) \
+            .where(Assignment.task_id.in_([t.id for t in self.tasks]))
         if branches is not None and len(branches) < 500:
             query = query.where(Assignment.branch_id.in_([b.id for b in branches]))
-        self.state = {(a.task_id, a.branch_id): a for a in session.scalars(query)} if self.tasks else {}
+        self.state = {(a.task_id, a.branch_id): a for a in session.connection().execute(query)} if self.tasks else {}
 
     def _with_state(self, task: Task, branch: Organization) -> BranchTask:
         a = self.state.get((task.id, branch.id))
@@ -59,6 +59,10 @@ class TaskBook:
         mine = (self._with_state(t, branch) for t in self.tasks
                 if t.month < self.month and not t.recurring and targets(t, branch))
         return [bt for bt in mine if bt.status != REPORTED]
+
+
+_YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Task.month <= bindparam("last"))
+               .order_by(Task.month, Task.number))
 
 
 def branch_tasks(session: Session, branch: Organization, month: str) -> list[BranchTask]:
