@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import DeliveryWorker
 from bot.jobs import run_daily
+from bot.media import fetch_pending
 from bot.runtime import Runtime
 from storage.db import transaction
 from storage.leases import try_acquire
@@ -54,7 +55,11 @@ class Scheduler:
         return run_daily(self.runtime)
 
     def deliver(self) -> int:
-        return self.worker.drain(max_batches=50) if self.is_leader() else 0
+        """Send what is due, and fetch evidence files waiting for download."""
+        if not self.is_leader():
+            return 0
+        fetch_pending(self.runtime, self.worker.client)
+        return self.worker.drain(max_batches=50)
 
     def catch_up(self) -> dict[str, int]:
         """At start: today's run if its time has passed (once, by job_runs)."""

@@ -155,7 +155,9 @@ class Evidence(Base):
     kind: Mapped[str] = mapped_column(String(16))  # image | file | video | voice
     file_name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str | None] = mapped_column(String(64))
-    path: Mapped[str | None] = mapped_column(String(500))
+    path: Mapped[str | None] = mapped_column(String(500))  # None until downloaded
+    size: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 

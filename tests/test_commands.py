@@ -164,3 +164,22 @@ def test_events_get_an_empty_answer(wecom, county):
     from tests.wecom_peer import event_xml
     response = wecom.post(event_xml(SECRETARY, "enter_agent"))
     assert response.status_code == 200 and response.data == b""
+
+
+def test_evidence_is_downloaded_with_its_sha256(app, wecom, county, standin, worker):
+    import hashlib
+    from pathlib import Path
+
+    from bot.media import fetch_pending
+    photo = b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 100
+    standin.add_media("MEDIA_photo1", photo, "会议照片.jpg")
+    wecom.say(SECRETARY, "完成 1 已排查")
+    wecom.post(media_xml(SECRETARY, "image", "MEDIA_photo1"))
+    wecom.post(media_xml(SECRETARY, "file", "MEDIA_expired"))  # WeCom no longer has it
+    assert fetch_pending(county, worker.client) == 1
+    with county.sessions() as s:
+        saved, expired = s.scalars(select(Evidence).order_by(Evidence.id)).all()
+    assert saved.sha256 == hashlib.sha256(photo).hexdigest() and saved.media_id == "MEDIA_photo1"
+    assert Path(saved.path).read_bytes() == photo and saved.file_name == "会议照片.jpg"
+    assert expired.path is None and "40007" in expired.last_error
+    assert fetch_pending(county, worker.client) == 0  # nothing fetched twice

@@ -18,6 +18,7 @@ import threading
 import time
 from datetime import timedelta
 from typing import Any, Callable
+from urllib.parse import unquote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -185,6 +186,19 @@ class WeComClient:
         doc = self.call("media/get", method="GET", params={"media_id": media_id})
         if "_content" not in doc:
             raise SendError(f"{doc.get('errcode')} 下载失败", permanent=True)
-        disposition = doc["_headers"].get("Content-Disposition", "")
-        name = disposition.split("filename=")[-1].strip('"') if "filename=" in disposition else None
-        return doc["_content"], name
+        return doc["_content"], file_name(doc["_headers"].get("Content-Disposition", ""))
+
+
+def file_name(disposition: str) -> str | None:
+    """The file name of a Content-Disposition header: RFC 5987 filename*=,
+    or a plain filename= carrying raw UTF-8 (as WeCom sends it)."""
+    if "filename*=" in disposition:
+        encoded = disposition.split("filename*=")[-1].split(";")[0].strip()
+        return unquote(encoded.split("''", 1)[-1])
+    if "filename=" not in disposition:
+        return None
+    raw = disposition.split("filename=")[-1].split(";")[0].strip().strip('"')
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw

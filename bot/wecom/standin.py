@@ -59,7 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
                 headers: dict | None = None) -> None:
         body = raw if raw is not None else json.dumps(doc or {}, ensure_ascii=False).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", "application/json; charset=utf-8" if raw is None
+                         else "application/octet-stream")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
@@ -171,7 +172,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not found:
             return self._answer({"errcode": 40007, "errmsg": "invalid media_id"})
         data, name = found
-        self._answer(raw=data, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        # WeCom puts the UTF-8 bytes of the name in the header as they are.
+        header = f'attachment; filename="{name}"'.encode().decode("latin-1")
+        self._answer(raw=data, headers={"Content-Disposition": header})
 
     def _control(self, action: str, body: bytes) -> None:
         st, doc = self.state, json.loads(body or b"{}")

@@ -236,6 +236,8 @@ def upgrade() -> None:
     sa.Column('file_name', sa.String(length=300), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=True),
     sa.Column('path', sa.String(length=500), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['report_id'], ['reports.id'], ),
     sa.PrimaryKeyConstraint('id')

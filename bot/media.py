@@ -1,0 +1,54 @@
+"""Evidence files: photos and files sent after `完成 N` are downloaded from
+WeCom's media API (a media id lives 3 days) into server.media_dir, named by
+their sha256, outside the 5-second callback."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.runtime import Runtime
+from bot.wecom.client import SendError, WeComClient
+from storage.db import transaction
+from storage.models import Evidence
+
+log = logging.getLogger(__name__)
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot leave its folder."""
+    return re.sub(r"[^\w.\-一-龥]", "_", Path(name).name)[:120] or "file"
+
+
+def fetch_pending(runtime: Runtime, client: WeComClient, limit: int = 50) -> int:
+    """Download evidence not yet on disk; how many were saved."""
+    with runtime.sessions() as session:
+        pending = session.execute(select(Evidence.id, Evidence.media_id, Evidence.file_name).where(
+            Evidence.path.is_(None), Evidence.last_error.is_(None)).limit(limit)).all()
+    saved = 0
+    for evidence_id, media_id, file_name in pending:
+        try:
+            data, served_name = client.download_media(media_id)
+        except SendError as e:
+            if e.permanent:
+                _record(runtime, evidence_id, last_error=f"下载失败：{e}")
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        folder = Path(runtime.config["server.media_dir"])
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{digest[:16]}-{safe_name(served_name or file_name)}"
+        path.write_bytes(data)
+        _record(runtime, evidence_id, path=str(path), sha256=digest, size=len(data),
+                file_name=served_name or file_name)
+        saved += 1
+    return saved
+
+
+def _record(runtime: Runtime, evidence_id: int, **fields) -> None:
+    with transaction(runtime.sessions) as session:
+        evidence = session.get(Evidence, evidence_id)
+        for key, value in fields.items():
+            setattr(evidence, key, value)
