@@ -10,18 +10,24 @@ from typing import Callable
 
 from bot.config import ConfigError, load_config
 from bot.runtime import Runtime
+from storage.db import upgrade
 from storage.plan_read import PlanError
 from storage.roster_read import RosterError
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {}
 HANDLERS: dict[str, Callable[[Runtime, argparse.Namespace], int | None]] = {}
+NO_DATABASE: set[str] = set()
 
 
-def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
-    """Register `fn(runtime, args)` as the sub-command `name`."""
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None,
+            database: bool = True):
+    """Register `fn(runtime, args)` as the sub-command `name`. Commands that
+    use the database get its schema brought up to date first."""
     def register(fn):
         COMMANDS[name] = (help_text, arguments)
         HANDLERS[name] = fn
+        if not database:
+            NO_DATABASE.add(name)
         return fn
     return register
 
@@ -39,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot import commands, push_commands, say  # noqa: F401 - they register the sub-commands
+    from bot import commands, org_commands, push_commands, say  # noqa: F401 - they register the sub-commands
 
     args = build_parser().parse_args(argv)
     try:
@@ -49,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         for chatty in ("alembic", "apscheduler"):  # their INFO is noise for operators
             logging.getLogger(chatty).setLevel(logging.WARNING)
         runtime = Runtime.from_config(config)
+        if args.command not in NO_DATABASE:
+            upgrade(runtime.engine)
         return HANDLERS[args.command](runtime, args) or 0
     except ConfigError as e:
         print(f"配置错误：{e}", file=sys.stderr)

@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from bot.cli import UsageError, command
 from handlers import pushes
-from storage.db import transaction, upgrade
+from storage.db import transaction
 from storage.models import Delivery
 from storage.outbox import FAILED, PENDING, enqueue, failed
 from storage.tasks import month_of
@@ -44,7 +44,6 @@ def send_pending(runtime) -> tuple[int, int]:
 
 @command("push-monthly", "推送月度重点工作提醒单 push the monthly reminder sheets", _push_args)
 def push_monthly(runtime, args) -> None:
-    upgrade(runtime.engine)
     month, today = _month(args.month, runtime), runtime.clock.today()
     with transaction(runtime.sessions) as session:
         rows = pushes.monthly_sheets(session, month, today, args.branch)
@@ -64,7 +63,6 @@ def push_monthly(runtime, args) -> None:
 
 @command("remind", "立即运行截止提醒和逾期督办 run deadline reminders and escalations now")
 def remind(runtime, args) -> None:
-    upgrade(runtime.engine)
     today = runtime.clock.today()
     with transaction(runtime.sessions) as session:
         rows = pushes.deadline_reminders(session, today) + pushes.overdue_escalations(session, today)
@@ -96,5 +94,4 @@ def deliveries(runtime, args) -> None:
 @command("scheduler", "单独运行定时任务进程 run the scheduler process")
 def scheduler(runtime, args) -> None:
     from bot.scheduler import Scheduler
-    upgrade(runtime.engine)
     Scheduler(runtime).run_forever()

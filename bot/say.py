@@ -20,7 +20,7 @@ def _say_args(parser) -> None:
     parser.add_argument("--url", help="回调地址 callback URL (默认本机 server.port)")
 
 
-@command("say", "模拟企业微信发一条消息给本机服务 send a message as WeCom would", _say_args)
+@command("say", "模拟企业微信发一条消息给本机服务 send a message as WeCom would", _say_args, database=False)
 def say(runtime, args) -> None:
     config = runtime.config
     require(config, "wecom.token", "wecom.encoding_aes_key", "wecom.corp_id")

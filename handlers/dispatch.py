@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 
 from bot.runtime import Runtime
 from bot.wecom.inbound import Inbound
-from handlers import basics, checkin, reports, tasks
+from handlers import basics, bulletin, checkin, meetings, org, publish, reports, tasks
 from handlers.context import Actor, CommandError, Context
 from handlers.parse import Command, parse_command
 from storage.db import transaction
@@ -25,6 +25,8 @@ HANDLERS: dict[str, Handler] = {
     "tasks": tasks.tasks, "sheet": tasks.sheet, "progress": tasks.progress,
     "done": reports.done, "correct": reports.correct,
     "checkin": checkin.checkin,
+    "publish": publish.publish, "chase": org.chase, "return": org.return_for_rework,
+    "meeting": meetings.meeting, "bulletin": bulletin.bulletin,
 }
 EVIDENCE_KINDS = ("image", "file", "video", "voice")
 UNKNOWN_USER = "未找到你的党员信息，请联系县委组织部核对名册。"

@@ -1,18 +1,38 @@
-"""The org department's and committees' view: completion across branches."""
+"""The org department's and committees' loop: 进度 across branches, 催办,
+退回. Everyone sees only the branches under them."""
 from __future__ import annotations
 
-from handlers.context import Context
+from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
 from handlers.parse import Command
-from handlers.render import fit, month_label
-from storage.tasks import REPORTED, branch_tasks
+from handlers.pushes import to_branch
+from handlers.render import day, fit, month_label, moment
+from storage.models import Task
+from storage.orgs import targets
+from storage.outbox import enqueue
+from storage.reports import current_report, return_report
+from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task
+
+STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报"}
+
+
+def _staff_task(cmd: Command, ctx: Context, usage: str) -> Task:
+    if cmd.number is None:
+        raise CommandError(f"用法：{usage}")
+    month = f"{ctx.month[:4]}-{cmd.month:02d}" if cmd.month else ctx.month
+    task = find_task(ctx.session, month, cmd.number)
+    if task is None:
+        raise CommandError(f"没有{int(month[5:])}月第{cmd.number}项任务。发送“进度”查看。")
+    return task
 
 
 def progress_of_branches(cmd: Command, ctx: Context) -> str:
-    """进度：下属各支部本月完成情况，完成率低的在前"""
-    today = ctx.now.date()
+    """进度 [N]：下属各支部本月完成情况，完成率低的在前"""
+    if cmd.number is not None:
+        return progress_of_task(cmd, ctx)
+    today, book = ctx.now.date(), TaskBook(ctx.session, ctx.month, ctx.scope)
     rows = []
     for branch in ctx.scope:
-        mine = branch_tasks(ctx.session, branch, ctx.month)
+        mine = book.this_month(branch)
         done = sum(bt.status == REPORTED for bt in mine)
         overdue = sum(bt.overdue(today) for bt in mine)
         rows.append((done / len(mine) if mine else 1.0, -overdue, branch, done, len(mine), overdue))
@@ -20,7 +40,64 @@ def progress_of_branches(cmd: Command, ctx: Context) -> str:
     total_done, total = sum(r[3] for r in rows), sum(r[4] for r in rows)
     lines = [f"{ctx.actor.unit.name}：{month_label(ctx.month)}共 {len(rows)} 个支部，"
              f"完成 {total_done}/{total} 项"]
-    for rate, _, branch, done, count, overdue in rows:
+    for _, _, branch, done, count, overdue in rows:
         late = f"，逾期{overdue}" if overdue else ""
         lines.append(f"{branch.name}（{branch.code}）{done}/{count}{late}")
     return fit("\n".join(lines))
+
+
+def progress_of_task(cmd: Command, ctx: Context) -> str:
+    """进度 N：第N项在下属各支部的完成情况，未完成的在前"""
+    task = _staff_task(cmd, ctx, "进度 N")
+    book = TaskBook(ctx.session, task.month, ctx.scope)
+    states = [(b, book.status(task, b)) for b in ctx.scope if targets(task, b)]
+    if not states:
+        raise CommandError(f"第{task.number}项不涉及你下属的支部。")
+    overdue = task.deadline < ctx.now.date()
+    counts = {s: sum(1 for _, st in states if st == s) for s in (REPORTED, RETURNED, OPEN)}
+    lines = [f"第{task.number}项「{task.title}」截止{day(task.deadline)}",
+             f"已上报 {counts[REPORTED]}，被退回 {counts[RETURNED]}，未上报 {counts[OPEN]}"
+             + ("（已逾期）" if overdue and counts[OPEN] + counts[RETURNED] else "")]
+    order = {OPEN: 0, RETURNED: 1, REPORTED: 2}
+    for branch, status in sorted(states, key=lambda x: (order[x[1]], x[0].code)):
+        lines.append(f"{branch.name}（{branch.code}）：{STATE_NAMES[status]}")
+    return fit("\n".join(lines))
+
+
+def chase(cmd: Command, ctx: Context) -> str:
+    """催办 N：提醒尚未上报第N项的支部（每个支部每天至多一次）"""
+    ctx.require(ORG_ADMIN, COMMITTEE, what="催办（组织部和党委可以）")
+    task = _staff_task(cmd, ctx, "催办 N")
+    book = TaskBook(ctx.session, task.month, ctx.scope)
+    late = [b for b in ctx.scope if targets(task, b) and book.status(task, b) != REPORTED]
+    if not late:
+        return f"第{task.number}项「{task.title}」各支部都已上报，无需催办。"
+    body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline)}，本支部尚未上报。"
+            f"\n完成后请回复：完成 {task.number} 说明")
+    today = ctx.now.date().isoformat()
+    new = enqueue(ctx.session, [r for b in late for r in to_branch(b, f"chase-{task.id}", today, body)], ctx.now)
+    names = "、".join(b.name for b in late)
+    already = "" if new else "（今天已催办过，不再重复发送）"
+    return fit(f"第{task.number}项已催办 {len(late)} 个支部{already}：{names}")
+
+
+def return_for_rework(cmd: Command, ctx: Context) -> str:
+    """退回 N 支部编码 原因：退回上报，要求重做"""
+    ctx.require(ORG_ADMIN, what="退回上报（组织部可以）")
+    task = _staff_task(cmd, ctx, "退回 N 支部编码 原因，如：退回 2 ZB0007 缺少会议照片")
+    parts = cmd.note.split(maxsplit=1)
+    if len(parts) < 2:
+        raise CommandError("请写明支部和原因，如：退回 2 ZB0007 缺少会议照片")
+    who, reason = parts
+    branch = next((b for b in ctx.scope if who in (b.code, b.name)), None)
+    if branch is None:
+        raise CommandError(f"没有找到支部“{who}”（请用支部编码，如 ZB0007）。")
+    report = current_report(ctx.session, task, branch)
+    if report is None or TaskBook(ctx.session, task.month, [branch]).status(task, branch) != REPORTED:
+        raise CommandError(f"{branch.name}还没有上报第{task.number}项，无需退回。")
+    return_report(ctx.session, task, branch, reason, ctx.now)
+    body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"
+            f"请补充后重新回复：完成 {task.number} 说明")
+    enqueue(ctx.session, to_branch(branch, f"return-{task.id}", ctx.now.strftime("%Y%m%d%H%M%S"), body), ctx.now)
+    return (f"已退回{branch.name}第{task.number}项（原上报于 {moment(report.received_at)}），"
+            f"原因：{reason}。已通知该支部群。")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from handlers.context import CommandError, Context
+from handlers.org import progress_of_branches
 from handlers.parse import Command, normalise
 from handlers.render import day, fit, month_label
 from handlers.sheet import render_sheet
@@ -50,7 +51,6 @@ def sheet(cmd: Command, ctx: Context) -> str:
 def progress(cmd: Command, ctx: Context) -> str:
     """进度 [N]：本支部或下属支部的完成情况"""
     if ctx.actor.is_staff:
-        from handlers.org import progress_of_branches
         return progress_of_branches(cmd, ctx)
     branch = ctx.actor.branch
     mine = branch_tasks(ctx.session, branch, ctx.month)

@@ -48,6 +48,10 @@ class TaskBook:
         a = self.state.get((task.id, branch.id))
         return BranchTask(task, a.status, a.return_reason) if a else BranchTask(task, OPEN)
 
+    def status(self, task, branch: Organization) -> str:
+        a = self.state.get((task.id, branch.id))
+        return a.status if a else OPEN
+
     def this_month(self, branch: Organization) -> list[BranchTask]:
         return [self._with_state(t, branch) for t in self.tasks
                 if t.month == self.month and targets(t, branch)]

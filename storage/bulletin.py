@@ -1,0 +1,125 @@
+"""The monthly bulletin's figures (通报). Rankings use outcomes only — tasks
+done on time — never activity counts or online time (基层减负); points
+(积分) are shown to find members to follow up, not to rank anyone."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.ledger import month_range
+from storage.models import REPORTING_ROLES, CheckIn, Meeting, Member, Organization, Report, Task
+from storage.orgs import targets
+
+MONTHLY_MEETINGS = ("支委会", "党小组会")
+QUARTERLY_MEETINGS = ("党员大会", "党课")
+
+
+@dataclass
+class BranchScore:
+    branch: Organization
+    due: int = 0
+    on_time: int = 0
+    late: int = 0
+    overdue: list[str] = field(default_factory=list)
+    missing_meetings: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.on_time / self.due if self.due else 1.0
+
+
+@dataclass
+class Bulletin:
+    month: str
+    branches: list[BranchScore]
+    committees: list[tuple[Organization, int, int]]  # (committee, on time, due)
+    not_checked_in: list[tuple[Member, Organization]]
+    zero_point: list[tuple[Member, Organization]]
+    points: dict[int, int]
+
+
+def build_bulletin(session: Session, branches: list[Organization], month: str, today: date) -> Bulletin:
+    start, end = month_range(month, month)
+    tasks = session.scalars(select(Task).where(Task.month == month).order_by(Task.number)).all()
+    first_report = {(task_id, branch_id): at for task_id, branch_id, at in session.execute(
+        select(Report.task_id, Report.branch_id, func.min(Report.received_at))
+        .where(Report.task_id.in_([t.id for t in tasks])).group_by(Report.task_id, Report.branch_id))}
+    meetings = _meeting_kinds(session, month)
+    scores = []
+    for branch in branches:
+        score = BranchScore(branch)
+        for task in (t for t in tasks if targets(t, branch)):
+            score.due += 1
+            reported = first_report.get((task.id, branch.id))
+            if reported and reported.date() <= task.deadline:
+                score.on_time += 1
+            elif reported:
+                score.late += 1
+            elif task.deadline < today:
+                score.overdue.append(f"第{task.number}项 {task.title}")
+        score.missing_meetings = _missing(meetings.get(branch.id, {}), month)
+        scores.append(score)
+    scores.sort(key=lambda s: (-s.rate, -s.due, s.branch.code))
+    members = _members(session, [b.id for b in branches])
+    points = _points(session, month, start, end)
+    checked = set(session.scalars(select(CheckIn.member_id).where(CheckIn.day >= start, CheckIn.day < end)))
+    by_id = {b.id: b for b in branches}
+    not_checked = [(m, by_id[m.org_id]) for m in members if m.is_mobile and m.id not in checked]
+    zero = [(m, by_id[m.org_id]) for m in members
+            if (m.is_mobile or m.role in REPORTING_ROLES) and not points.get(m.id)]
+    return Bulletin(month, scores, _committees(session, scores), not_checked, zero, points)
+
+
+def _meeting_kinds(session: Session, month: str) -> dict[int, dict[str, set[str]]]:
+    """branch id → meeting kind → months (YYYY-MM) it was held in, this quarter."""
+    quarter_first = (int(month[5:]) - 1) // 3 * 3 + 1
+    start, end = month_range(f"{month[:4]}-{quarter_first:02d}", month)
+    held: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for branch_id, kind, day in session.execute(select(Meeting.branch_id, Meeting.kind, Meeting.held_on)
+                                                .where(Meeting.held_on >= start, Meeting.held_on < end)):
+        held[branch_id][kind].add(day.strftime("%Y-%m"))
+    return held
+
+
+def _missing(held: dict[str, set[str]], month: str) -> list[str]:
+    """三会一课 quota: 支委会 and 党小组会 each month; 党员大会 and 党课 each quarter
+    (judged in the quarter's last month)."""
+    missing = [kind for kind in MONTHLY_MEETINGS if month not in held.get(kind, set())]
+    if int(month[5:]) % 3 == 0:
+        missing += [f"{kind}（本季度）" for kind in QUARTERLY_MEETINGS if not held.get(kind)]
+    return missing
+
+
+def _members(session: Session, branch_ids: list[int]) -> list[Member]:
+    return list(session.scalars(select(Member).where(Member.org_id.in_(branch_ids), Member.active)
+                                .order_by(Member.org_id, Member.id)))
+
+
+def _points(session: Session, month: str, start: date, end: date) -> dict[int, int]:
+    """Taking part: a check-in day 1, a report sent 2, a meeting logged 1."""
+    points: dict[int, int] = defaultdict(int)
+    for member_id, n in session.execute(select(CheckIn.member_id, func.count()).where(
+            CheckIn.day >= start, CheckIn.day < end).group_by(CheckIn.member_id)):
+        points[member_id] += n
+    for member_id, n in session.execute(select(Report.member_id, func.count()).join(Task, Report.task_id == Task.id)
+                                        .where(Task.month == month).group_by(Report.member_id)):
+        points[member_id] += 2 * n
+    for member_id, n in session.execute(select(Meeting.member_id, func.count()).where(
+            Meeting.held_on >= start, Meeting.held_on < end).group_by(Meeting.member_id)):
+        if member_id:
+            points[member_id] += n
+    return dict(points)
+
+
+def _committees(session: Session, scores: list[BranchScore]) -> list[tuple[Organization, int, int]]:
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for s in scores:
+        totals[s.branch.parent_id][0] += s.on_time
+        totals[s.branch.parent_id][1] += s.due
+    orgs = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(list(totals))))}
+    ranked = [(orgs[i], on_time, due) for i, (on_time, due) in totals.items() if i in orgs]
+    return sorted(ranked, key=lambda r: (-(r[1] / r[2] if r[2] else 1.0), r[0].code))

@@ -1,0 +1,85 @@
+"""The ledger's marks (opened with openpyxl) and the bulletin's ranking on a
+crafted month."""
+import argparse
+from datetime import datetime
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from bot.org_commands import bulletin, ledger
+from storage.db import transaction
+from storage.models import CheckIn, Member
+
+SECRETARY, OTHER = "u700001", "u700012"   # ZB0001, ZB0002
+
+
+def rows_of(path, sheet):
+    return list(load_workbook(path)[sheet].iter_rows(values_only=True))
+
+
+def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_path):
+    wecom.say(SECRETARY, "完成 2 支委会已开")                      # 16 Nov, on time
+    wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 7/9")           # timely
+    wecom.say(SECRETARY, "会议 党小组会 2026-10-20 出席 5/6")         # 27 days later: back-filled
+    county.clock.advance(days=12)                                       # 28 Nov, 11:17
+    wecom.say(SECRETARY, "完成 1 已排查")                               # deadline was 27 Nov
+    wecom.say(SECRETARY, "更正 2 支委会已开，到会7人")
+    out = tmp_path / "台账.xlsx"
+    ledger(county, argparse.Namespace(branch=["ZB0001"], first="2026-10", last="2026-11", output=str(out)))
+    book = load_workbook(out)
+    assert book.sheetnames == ["汇总", "ZB0001 县财政局机关党支部"]
+    sheet = book["ZB0001 县财政局机关党支部"]
+    assert sheet.freeze_panes == "A2" and sheet.column_dimensions["C"].width >= 30
+    header, *rows = rows_of(out, "ZB0001 县财政局机关党支部")
+    assert header[:6] == ("类别", "月份", "事项", "日期/截止", "状态", "登记时间（服务器）")
+    by_item = {}
+    for row in rows:
+        by_item.setdefault(row[2], []).append(row)
+    [late] = by_item["11月第1项 排查软弱涣散基层党组织"]
+    assert late[5] == "2026-11-28 10:17" and "逾期上报" in late[9] and late[6] == "吕丽刚"
+    old, new = by_item["11月第2项 召开支部委员会会议"]
+    assert old[4] == "历史版本" and "已被更正" in old[9] and old[5] == "2026-11-16 10:17"
+    assert new[4] == "已上报" and "更正" in new[9] and new[7] == "支委会已开，到会7人"
+    [timely] = by_item["支委会"]
+    assert timely[3] == "2026-11-13" and not timely[9]
+    [backfilled] = by_item["党小组会"]
+    assert backfilled[3] == "2026-10-20" and backfilled[5] == "2026-11-16 10:17"
+    assert "补记录" in backfilled[9] and "27 天" in backfilled[9]
+    summary = rows_of(out, "汇总")
+    assert summary[0][:2] == ("支部编码", "支部名称") and summary[1][0] == "ZB0001"
+    assert summary[1][7] == 1 and summary[1][8] == 1  # one back-filled meeting, one correction
+
+
+def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path, capsys):
+    # ZB0001 reports everything on time; ZB0002 reports one task late; the rest nothing.
+    with county.sessions() as s:
+        from storage.models import Task
+        numbers = s.scalars(select(Task.number).where(Task.month == "2026-11", Task.target_kind == "all")
+                            .order_by(Task.number)).all()
+    for n in numbers:
+        wecom.say(SECRETARY, f"完成 {n} 已完成")
+    wecom.say(SECRETARY, "会议 支委会 2026-11-10 出席 7/9")
+    wecom.say(SECRETARY, "会议 党小组会 2026-11-11 出席 5/6")
+    county.clock.at = datetime(2026, 11, 30, 10, 0)
+    wecom.say(OTHER, "完成 1 迟了")
+    mobile_checked = "u700048"  # a mobile member of ZB0004
+    wecom.say(mobile_checked, "签到")
+    county.clock.at = datetime(2026, 12, 2, 9, 0)
+    out = tmp_path / "通报.xlsx"
+    bulletin(county, argparse.Namespace(month="2026-11", output=str(out), send=False))
+    text = capsys.readouterr().out
+    assert "1. 县财政局机关党支部：按时完成 6/6" in text
+    ranking = rows_of(out, "支部排名")
+    assert ranking[1][1] == "ZB0001" and ranking[-1][1] != "ZB0002"
+    zb2 = next(r for r in ranking if r[1] == "ZB0002")
+    assert zb2[4] == 0 and zb2[5] == 1  # not on time, one late
+    assert "召开支部委员会会议" in zb2[7] and "排查软弱涣散" not in zb2[7]  # reported late: not overdue
+    assert not ranking[1][7]
+    assert ranking[1][8] in ("", None) and "支委会" in zb2[8]  # ZB0001 met its 三会一课 quota
+    with county.sessions() as s:
+        mobile = s.scalars(select(Member.wecom_userid).where(Member.is_mobile)).all()
+    not_checked = rows_of(out, "流动党员未报到")[1:]
+    assert len(not_checked) == len(mobile) - 1 and mobile_checked not in {r[3] for r in not_checked}
+    zero = {r[1] for r in rows_of(out, "零积分人员")[1:]}
+    assert "吕丽刚" not in zero  # reported and logged meetings: points
+    assert "“三会一课”未达要求的支部（35 个）" in text
