@@ -1,0 +1,113 @@
+"""The org department's web dashboard: progress of the branches under the
+signed-in staff member, failed deliveries, scheduler heartbeat, events,
+and the ledger and bulletin as downloads. HTTP Basic auth: the user name is
+a staff member's WeCom id, the password `dashboard.password`; members of a
+committee see their subtree only, branch members nothing."""
+from __future__ import annotations
+
+import hmac
+import io
+import re
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from sqlalchemy import select
+
+from bot.ledger_xlsx import write_ledger
+from handlers.bulletin import render_bulletin
+from handlers.context import Actor
+from handlers.render import month_label
+from storage.bulletin import build_bulletin
+from storage.ledger import build_ledgers
+from storage.models import Event, Lease, Member
+from storage.orgs import branches_under
+from storage.outbox import failed
+from storage.tasks import REPORTED, TaskBook, month_of
+from storage.workdays import unknown_years
+
+blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _challenge() -> Response:
+    return Response("请使用组织部工作人员的企业微信账号登录", 401,
+                    {"WWW-Authenticate": 'Basic realm="zhibu", charset="UTF-8"'})
+
+
+def _staff(session):
+    """The signed-in staff member, or an HTTP refusal."""
+    password = current_app.extensions["zhibu"].config["dashboard.password"]
+    if not password:
+        abort(Response("管理页面未启用：请在配置中设置 dashboard.password", 404))
+    auth = request.authorization
+    if not auth or not hmac.compare_digest((auth.password or "").encode(), password.encode()):
+        abort(_challenge())
+    member = session.scalar(select(Member).where(Member.wecom_userid == auth.username, Member.active))
+    actor = Actor(member, member.org) if member else None
+    if actor is None or not actor.is_staff:
+        abort(Response("只有组织部和党委工作人员可以使用管理页面", 403))
+    return actor
+
+
+def _month(name: str, default: str) -> str:
+    value = request.args.get(name) or default
+    if not MONTH.fullmatch(value):
+        abort(Response(f"月份“{value}”无效，应为 YYYY-MM", 400))
+    return value
+
+
+@blueprint.get("/")
+def overview():
+    runtime = current_app.extensions["zhibu"]
+    now = runtime.clock.now()
+    with runtime.sessions() as session:
+        actor = _staff(session)
+        scope, month = branches_under(session, actor.unit), month_of(now.date())
+        book = TaskBook(session, month, scope)
+        progress = []
+        for branch in scope:
+            mine = book.this_month(branch)
+            progress.append({"branch": branch, "count": len(mine),
+                             "done": sum(bt.status == REPORTED for bt in mine),
+                             "overdue": sum(bt.overdue(now.date()) for bt in mine)})
+        progress.sort(key=lambda r: (r["done"] / r["count"] if r["count"] else 1, -r["overdue"], r["branch"].code))
+        codes = {b.code for b in scope}
+        userids = set(session.scalars(select(Member.wecom_userid).where(
+            Member.org_id.in_([b.id for b in scope]))))
+        failures = [d for d in failed(session) if d.target in codes or d.target in userids]
+        events = session.scalars(select(Event).order_by(Event.id.desc()).limit(30)).all()
+        lease = session.get(Lease, "scheduler")
+        return render_template("dashboard.html", unit=actor.unit, month_label=month_label(month),
+                               progress=progress, failed=failures, events=events, lease=lease,
+                               lease_alive=bool(lease and lease.expires_at > now),
+                               unknown_years=unknown_years())
+
+
+@blueprint.get("/ledger.xlsx")
+def ledger():
+    runtime = current_app.extensions["zhibu"]
+    today = runtime.clock.today()
+    last = _month("to", month_of(today))
+    first = _month("from", f"{last[:4]}-01")
+    with runtime.sessions() as session:
+        actor = _staff(session)
+        ledgers = build_ledgers(session, branches_under(session, actor.unit), first, last, today)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ledger.xlsx"
+        write_ledger(ledgers, path, f"{actor.unit.name} 台账 {first} 至 {last}")
+        data = path.read_bytes()
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"台账-{first}-{last}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@blueprint.get("/bulletin")
+def bulletin():
+    runtime = current_app.extensions["zhibu"]
+    today = runtime.clock.today()
+    month = _month("month", month_of(today))
+    with runtime.sessions() as session:
+        actor = _staff(session)
+        text = render_bulletin(build_bulletin(session, branches_under(session, actor.unit), month, today),
+                               actor.unit.name)
+    return Response(text, mimetype="text/plain; charset=utf-8")
