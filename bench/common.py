@@ -38,6 +38,18 @@ def write_county(folder: Path, branches: int, members_per_branch: int = 1) -> No
                             "正式党员", "", "", "", "2000-07-01"])
 
 
+def prepare_county(tmp: str, branches: int, name: str) -> str:
+    """A SQLite database of a generated county and the 2027 plan; its URL."""
+    import os
+    write_county(Path(tmp) / "county", branches)
+    db = f"sqlite:///{tmp}/{name}.db"
+    env = {**os.environ, "ZHIBU_DATABASE__URL": db, "ZHIBU_CONFIG": os.devnull, "ZHIBU_LOG__LEVEL": "WARNING"}
+    for cmd in (["import-roster", f"{tmp}/county"], ["import-plan", str(ROOT / "examples/plan-2027.yaml")]):
+        subprocess.run([sys.executable, "-m", "bot", *cmd], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return db
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

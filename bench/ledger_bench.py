@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, write_county  # noqa: E402
+from bench.common import ROOT, prepare_county  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
@@ -83,12 +82,7 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        write_county(Path(tmp) / "county", args.branches)
-        db = f"sqlite:///{tmp}/ledger.db"
-        env = {**os.environ, "ZHIBU_DATABASE__URL": db, "ZHIBU_CONFIG": os.devnull, "ZHIBU_LOG__LEVEL": "WARNING"}
-        for cmd in (["import-roster", f"{tmp}/county"], ["import-plan", str(ROOT / "examples/plan-2027.yaml")]):
-            subprocess.run([sys.executable, "-m", "bot", *cmd], cwd=ROOT, env=env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        db = prepare_county(tmp, args.branches, "ledger")
         fill_year(db)
         out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), db, f"{tmp}/ledger.xlsx"],
                              capture_output=True, text=True, check=True)

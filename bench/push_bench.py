@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, standin_received, start_standin, write_county  # noqa: E402
+from bench.common import ROOT, prepare_county, standin_received, start_standin  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
@@ -49,12 +48,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        write_county(Path(tmp) / "county", args.branches)
-        db = f"sqlite:///{tmp}/push.db"
-        env = {**os.environ, "ZHIBU_DATABASE__URL": db, "ZHIBU_CONFIG": os.devnull, "ZHIBU_LOG__LEVEL": "WARNING"}
-        for cmd in (["import-roster", f"{tmp}/county"], ["import-plan", str(ROOT / "examples/plan-2027.yaml")]):
-            subprocess.run([sys.executable, "-m", "bot", *cmd], cwd=ROOT, env=env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        db = prepare_county(tmp, args.branches, "push")
         standin, base = start_standin()
         try:
             out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), db, base, str(args.threads)],

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from bot.clock import epoch
-from bot.web import refuse
-from bot.wecom.crypto import CryptoError, MessageCrypto
+from bot.web import receive
+from bot.wecom.crypto import MessageCrypto
 from bot.wecom.gate import open_callback
-from bot.wecom.inbound import BadMessage, aibot_message, envelope_json
+from bot.wecom.inbound import Inbound, aibot_message, envelope_json
 from bot.wecom.replies import stream_reply_json
-from handlers.dispatch import handle
 
 blueprint = Blueprint("aibot", __name__)
 
@@ -24,26 +22,16 @@ def aibot_crypto(config) -> MessageCrypto | None:
     return MessageCrypto(config["aibot.token"], config["aibot.encoding_aes_key"], "")
 
 
-@blueprint.route("/wecom/aibot", methods=["GET", "POST"])
-def aibot():
-    runtime = current_app.extensions["zhibu"]
-    crypto: MessageCrypto | None = current_app.extensions["zhibu.aibot_crypto"]
-    if crypto is None:
-        return refuse(503, "aibot.token / aibot.encoding_aes_key not configured")
-    now = epoch(runtime.clock.now())
-    try:
-        if request.method == "GET":
-            return Response(open_callback(crypto, request.args, request.args.get("echostr", ""), now),
-                            mimetype="text/plain")
-        inbound = aibot_message(open_callback(crypto, request.args, envelope_json(request.get_data()), now))
-    except BadMessage as e:
-        return refuse(400, str(e))
-    except CryptoError as e:
-        return refuse(403, str(e))
-    if inbound.kind == "stream":  # a refresh of a stream we already finished
-        return Response("", 200)
-    reply = handle(inbound, runtime)
-    if reply is None:
-        return Response("", 200)
+def _read(crypto: MessageCrypto, now: int) -> Inbound | None:
+    inbound = aibot_message(open_callback(crypto, request.args, envelope_json(request.get_data()), now))
+    return None if inbound.kind == "stream" else inbound  # a refresh of a stream already finished
+
+
+def _answer(crypto: MessageCrypto, inbound: Inbound, reply: str, now: int) -> Response:
     body = stream_reply_json(secrets.token_hex(8), reply)
     return Response(crypto.seal_json(body, str(now)), mimetype="application/json")
+
+
+@blueprint.route("/wecom/aibot", methods=["GET", "POST"])
+def aibot():
+    return receive("zhibu.aibot_crypto", "aibot.token / aibot.encoding_aes_key", _read, _answer)

@@ -1,21 +1,25 @@
 """/wecom/callback: the self-built app's callback (GET verify, POST messages).
-HTTP only: verify, decrypt, parse, hand on, answer."""
+HTTP only: verify, decrypt, parse, hand on, answer. `receive` is shared
+with the smart robot's callback (bot/aibot.py)."""
 from __future__ import annotations
 
 import logging
 import secrets
+from typing import Callable
 
 from flask import Blueprint, Response, current_app, request
 
 from bot.clock import epoch
 from bot.wecom.crypto import CryptoError, MessageCrypto
 from bot.wecom.gate import open_callback
-from bot.wecom.inbound import BadMessage, app_message, envelope_xml
+from bot.wecom.inbound import BadMessage, Inbound, app_message, envelope_xml
 from bot.wecom.replies import text_reply_xml
 from handlers.dispatch import handle
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("wecom", __name__)
+Reader = Callable[[MessageCrypto, int], "Inbound | None"]
+Answerer = Callable[[MessageCrypto, Inbound, str, int], Response]
 
 
 def app_crypto(config) -> MessageCrypto | None:
@@ -29,27 +33,41 @@ def refuse(status: int, why: str) -> Response:
     return Response("", status)
 
 
-@blueprint.route("/wecom/callback", methods=["GET", "POST"])
-def callback():
+def receive(crypto_key: str, unconfigured: str, read: Reader, answer: Answerer) -> Response:
+    """One callback: URL verification, or an authentic message acted on once.
+    Anything not authentic or not well-formed is refused before it is read."""
     runtime = current_app.extensions["zhibu"]
-    crypto: MessageCrypto | None = current_app.extensions["zhibu.app_crypto"]
+    crypto: MessageCrypto | None = current_app.extensions[crypto_key]
     if crypto is None:
-        return refuse(503, "wecom.token / encoding_aes_key / corp_id not configured")
+        return refuse(503, f"{unconfigured} not configured")
     now = epoch(runtime.clock.now())
     try:
         if request.method == "GET":
             return Response(open_callback(crypto, request.args, request.args.get("echostr", ""), now),
                             mimetype="text/plain")
-        encrypt, to_user = envelope_xml(request.get_data())
-        if to_user and to_user != crypto.receive_id:
-            return refuse(403, "ToUserName is not our corp id")
-        inbound = app_message(open_callback(crypto, request.args, encrypt, now))
+        inbound = read(crypto, now)
     except BadMessage as e:
         return refuse(400, str(e))
     except CryptoError as e:
         return refuse(403, str(e))
-    reply = handle(inbound, runtime)
-    if reply is None:
+    reply = handle(inbound, runtime) if inbound else None
+    if reply is None:  # nothing to say: an empty 200 stops WeCom's retries
         return Response("", 200)
+    return answer(crypto, inbound, reply, now)
+
+
+def _read_app(crypto: MessageCrypto, now: int) -> Inbound:
+    encrypt, to_user = envelope_xml(request.get_data())
+    if to_user and to_user != crypto.receive_id:
+        raise CryptoError("ToUserName is not our corp id")
+    return app_message(open_callback(crypto, request.args, encrypt, now))
+
+
+def _answer_app(crypto: MessageCrypto, inbound: Inbound, reply: str, now: int) -> Response:
     body = text_reply_xml(inbound.user, crypto.receive_id, reply, now)
     return Response(crypto.seal_xml(body, str(now), secrets.token_hex(8)), mimetype="application/xml")
+
+
+@blueprint.route("/wecom/callback", methods=["GET", "POST"])
+def callback():
+    return receive("zhibu.app_crypto", "wecom.token / encoding_aes_key / corp_id", _read_app, _answer_app)

@@ -56,7 +56,7 @@ def month_range(first: str, last: str) -> tuple[date, date]:
 def build_ledgers(session: Session, branches: list[Organization], first: str, last: str,
                   today: date) -> list[BranchLedger]:
     start, end = month_range(first, last)
-    ids = [b.id for b in branches]
+    [b.id for b in branches]
     # Plain rows throughout: a county-year is ~100,000 records, and ORM
     # objects would cost more than writing the workbook.
     run = session.connection().execute

@@ -34,8 +34,3 @@ def branches_under(session: Session, org: Organization) -> list[Organization]:
         Organization.id.in_(ids), Organization.type == BRANCH, Organization.active)
         .order_by(Organization.code)))
 
-
-def committee_of(session: Session, branch: Organization) -> Organization | None:
-    """The nearest committee above a branch (its 党委 / 党总支)."""
-    parent = session.get(Organization, branch.parent_id) if branch.parent_id else None
-    return parent

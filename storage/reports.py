@@ -64,7 +64,3 @@ def attach_evidence(session: Session, report: Report, media_id: str, kind: str,
     session.add(evidence)
     return evidence
 
-
-def history(session: Session, task: Task, branch: Organization) -> list[Report]:
-    return list(session.scalars(select(Report).where(
-        Report.task_id == task.id, Report.branch_id == branch.id).order_by(Report.id)))

@@ -73,10 +73,6 @@ def branch_tasks(session: Session, branch: Organization, month: str) -> list[Bra
     return TaskBook(session, month, [branch]).this_month(branch)
 
 
-def owed_from_earlier(session: Session, branch: Organization, month: str) -> list[BranchTask]:
-    return TaskBook(session, month, [branch]).owed(branch)
-
-
 def find_task(session: Session, month: str, number: int) -> Task | None:
     return session.scalar(select(Task).where(Task.month == month, Task.number == number))
 

@@ -63,8 +63,8 @@ def test_kill_9_mid_push_then_restart(tmp_path, standin):
     rt.engine.dispose()
 
 
-def test_two_processes_pushing_at_once_send_each_sheet_once(tmp_path, standin):
-    db = f"sqlite:///{tmp_path}/two.db"
+def push_twice_at_once(db, tmp_path, standin) -> Counter:
+    """Two `push-monthly` processes started together on one database."""
     load_county(make_runtime(db, tmp_path)).engine.dispose()
     env = env_for(db, standin)
     standin.state.delay = 0.02
@@ -72,19 +72,15 @@ def test_two_processes_pushing_at_once_send_each_sheet_once(tmp_path, standin):
     for p in pushes:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    assert sheets(standin) == Counter({to: 1 for to in sheets(standin)})
-    assert len(sheets(standin)) == BRANCHES
+    return sheets(standin)
+
+
+def test_two_processes_pushing_at_once_send_each_sheet_once(tmp_path, standin):
+    received = push_twice_at_once(f"sqlite:///{tmp_path}/two.db", tmp_path, standin)
+    assert len(received) == BRANCHES and set(received.values()) == {1}
 
 
 def test_two_processes_on_postgresql(pg_base_url, tmp_path, standin):
     from tests.conftest import fresh_pg_database
-    db = fresh_pg_database(pg_base_url)
-    load_county(make_runtime(db, tmp_path)).engine.dispose()
-    env = env_for(db, standin)
-    standin.state.delay = 0.02
-    pushes = [bot("push-monthly", "--month", "2026-11", env=env) for _ in range(2)]
-    for p in pushes:
-        out, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err
-    received = sheets(standin)
+    received = push_twice_at_once(fresh_pg_database(pg_base_url), tmp_path, standin)
     assert len(received) == BRANCHES and set(received.values()) == {1}

@@ -7,8 +7,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.org_commands import bulletin, ledger
-from storage.db import transaction
-from storage.models import CheckIn, Member
+from storage.models import Member
 
 SECRETARY, OTHER = "u700001", "u700012"   # ZB0001, ZB0002
 

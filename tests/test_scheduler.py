@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.scheduler import Scheduler
 from storage.db import transaction
-from storage.models import CheckIn, Event, Member, Task
+from storage.models import CheckIn, Event, Member
 from storage.plan_import import import_plan
 
 BRANCHES = 36
