@@ -44,6 +44,7 @@ def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
         if claim_run(session, "reminders", today.isoformat(), now):
             queued["reminders"] = enqueue(session, pushes.deadline_reminders(session, today), now)
             queued["overdue"] = enqueue(session, pushes.overdue_escalations(session, today), now)
+            queued["delivery-failures"] = enqueue(session, pushes.failure_digest(session, today), now)
         if today.day >= 20 and claim_run(session, "checkin-reminder", month, now):
             queued["checkin-reminder"] = enqueue(session, pushes.mobile_reminders(session, today), now)
         if today.day >= 25 and claim_run(session, "mobile-list", month, now):

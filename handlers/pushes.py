@@ -2,7 +2,7 @@
 period). Deciding and rendering only; the delivery worker sends."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -155,3 +155,22 @@ def mobile_lists(session: Session, today: date) -> list[dict]:
                 Member.wecom_userid.is_not(None))):
             rows += to_member(secretary, "mobile-list", month, body)
     return rows
+
+
+def failure_digest(session: Session, today: date) -> list[dict]:
+    """Each working morning, the org department's staff get the deliveries
+    that failed since the last digest: nothing is dropped silently."""
+    from storage.models import ORG_DEPARTMENT, Delivery
+    since = datetime.combine(today - timedelta(days=1), time())
+    failures = session.scalars(select(Delivery).where(
+        Delivery.state == "failed", Delivery.claimed_at >= since,
+        Delivery.purpose != "delivery-failures").order_by(Delivery.id)).all()
+    if not failures:
+        return []
+    lines = [f"**发送失败 {len(failures)} 条（{day(today)}）**"]
+    lines += [f"- {d.target} {d.purpose} {d.period}：{d.last_error}" for d in failures[:30]]
+    if len(failures) > 30:
+        lines.append(f"……共 {len(failures)} 条，详见管理页面或 python -m bot deliveries --failed")
+    department = session.scalars(select(Organization.id).where(Organization.type == ORG_DEPARTMENT)).all()
+    staff = [m for org_id in department for m in _staff_of(session, org_id)]
+    return [r for m in staff for r in to_member(m, "delivery-failures", today.isoformat(), "\n".join(lines))]

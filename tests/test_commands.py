@@ -183,3 +183,19 @@ def test_evidence_is_downloaded_with_its_sha256(app, wecom, county, standin, wor
     assert Path(saved.path).read_bytes() == photo and saved.file_name == "会议照片.jpg"
     assert expired.path is None and "40007" in expired.last_error
     assert fetch_pending(county, worker.client) == 0  # nothing fetched twice
+
+
+def test_a_crashing_handler_says_only_that_it_failed_and_is_not_rerun(wecom, county, monkeypatch, caplog):
+    from handlers import dispatch
+    from tests.wecom_peer import text_xml
+
+    def broken(cmd, ctx):
+        raise RuntimeError("secret internal detail")
+    monkeypatch.setitem(dispatch.HANDLERS, "tasks", broken)
+    message = text_xml(SECRETARY, "任务", msg_id=9_000_000_001)
+    reply = wecom.open_reply(wecom.post(message))["Content"]
+    assert "处理失败" in reply and "secret" not in reply and "Traceback" not in reply
+    assert "secret internal detail" in caplog.text  # the traceback goes to the log
+    assert wecom.post(message).data == b""  # WeCom's retry does not run it again
+    with county.sessions() as s:
+        assert s.scalar(select(InboundMessage.outcome)) == "error"

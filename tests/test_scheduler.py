@@ -143,3 +143,14 @@ def test_unknown_holiday_year_is_flagged_for_staff(wired, standin, worker):
         details = s.scalars(select(Event.detail).where(Event.kind == "holiday-data")).all()
     assert len(details) == 1 and "2027" in details[0]
     assert len(received(standin, "2027年1月重点工作提醒单")) == 0  # queued, sent by deliver()
+
+
+def test_failed_deliveries_are_reported_to_the_org_department(wired, standin, worker):
+    from storage.models import Organization
+    with transaction(wired.sessions) as s:
+        s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key"
+    sched = Scheduler(wired, worker)
+    live(wired, sched, date(2026, 12, 1), date(2026, 12, 2))
+    digests = received(standin, "发送失败")
+    assert {r["to"] for r in digests} == {"s7001", "s7002", "s7003"}  # the 组织部 staff
+    assert all("ZB0002" in str(r["body"]) and "93000" in str(r["body"]) for r in digests)
