@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 import uuid
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from bot.runtime import Runtime
 from bot.wecom.client import SendError, WeComClient
@@ -66,11 +68,7 @@ class DeliveryWorker:
         now = self.runtime.clock.now()
         if self.quiet(now):
             return 0
-        with transaction(self.runtime.sessions) as session:
-            if not self.recovered:
-                release_orphans(session, now)
-                self.recovered = True
-            rows = claim(session, self.worker_id, now, self.batch)
+        rows = self._claim(now)
         if not rows:
             return 0
         by_address: dict[str, list[Delivery]] = defaultdict(list)
@@ -78,6 +76,19 @@ class DeliveryWorker:
             by_address[f"{row.channel}:{row.address}"].append(row)
         list(self.pool.map(self._send_group, by_address.values()))
         return len(rows)
+
+    def _claim(self, now: datetime) -> list[Delivery]:
+        for attempt in range(3):
+            try:
+                with transaction(self.runtime.sessions) as session:
+                    if not self.recovered:
+                        release_orphans(session, now)
+                        self.recovered = True
+                    return claim(session, self.worker_id, now, self.batch)
+            except OperationalError:  # a deadlock with another worker (MySQL): retry
+                log.info("claim conflicted with another worker; retrying")
+                time.sleep(0.05 * (attempt + 1))
+        return []
 
     def drain(self, max_batches: int = 1_000_000) -> int:
         """Send until nothing is due now."""

@@ -22,7 +22,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "mysql":
+        # utf8mb4 for every name (㛃, 𠮷); READ COMMITTED as on PostgreSQL, so
+        # a compare-and-set sees the latest row and InnoDB takes no gap locks.
         url = parsed.update_query_dict({"charset": "utf8mb4"}).render_as_string(False)
+        return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
     return create_engine(url, pool_pre_ping=True)
 
 

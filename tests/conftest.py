@@ -21,6 +21,7 @@ from bot.runtime import Runtime  # noqa: E402
 from storage.db import transaction, upgrade  # noqa: E402
 from storage.plan_import import import_plan  # noqa: E402
 from storage.roster_import import import_roster  # noqa: E402
+from tests.mysql_server import MariaDBServer  # noqa: E402
 from tests.pg_server import PostgresServer  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -53,10 +54,41 @@ def fresh_pg_database(base_url: str) -> str:
     return base_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def mysql_base_url():
+    server = MariaDBServer()
+    if not server.available:
+        if os.environ.get("ZHIBU_REQUIRE_MYSQL"):
+            pytest.fail("MariaDB binaries (mariadbd, mariadb-install-db) not found")
+        pytest.skip("MariaDB not installed here")
+    url = server.start()
+    yield url
+    server.stop()
+
+
+def fresh_mysql_database(base_url: str) -> str:
+    name = f"t{uuid.uuid4().hex[:16]}"
+    engine = create_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    engine.dispose()
+    return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def server_db_url(request):
+    """A fresh database on a real server: for races between processes/threads."""
+    if request.param == "mysql":
+        return fresh_mysql_database(request.getfixturevalue("mysql_base_url"))
+    return fresh_pg_database(request.getfixturevalue("pg_base_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def any_db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/zhibu.db"
+    if request.param == "mysql":
+        return fresh_mysql_database(request.getfixturevalue("mysql_base_url"))
     return fresh_pg_database(request.getfixturevalue("pg_base_url"))
 
 

@@ -80,7 +80,6 @@ def test_two_processes_pushing_at_once_send_each_sheet_once(tmp_path, standin):
     assert len(received) == BRANCHES and set(received.values()) == {1}
 
 
-def test_two_processes_on_postgresql(pg_base_url, tmp_path, standin):
-    from tests.conftest import fresh_pg_database
-    received = push_twice_at_once(fresh_pg_database(pg_base_url), tmp_path, standin)
+def test_two_processes_on_a_database_server(server_db_url, tmp_path, standin):
+    received = push_twice_at_once(server_db_url, tmp_path, standin)
     assert len(received) == BRANCHES and set(received.values()) == {1}

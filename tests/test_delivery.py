@@ -57,9 +57,9 @@ def test_two_workers_at_once_send_each_key_once(wired, standin):
     assert standin.state.token_fetches == 1  # one token, shared through the database
 
 
-def test_two_workers_on_postgresql(pg_base_url, tmp_path, standin):
-    from tests.conftest import fresh_pg_database, load_county, make_runtime, wire
-    rt = wire(load_county(make_runtime(fresh_pg_database(pg_base_url), tmp_path)), standin)
+def test_two_workers_on_a_database_server(server_db_url, tmp_path, standin):
+    from tests.conftest import load_county, make_runtime, wire
+    rt = wire(load_county(make_runtime(server_db_url, tmp_path)), standin)
     queue_sheets(rt)
     workers = [DeliveryWorker(rt, WeComClient(rt, sleep=no_sleep), threads=4, batch=5) for _ in range(3)]
     threads = [threading.Thread(target=w.drain) for w in workers]
@@ -68,7 +68,9 @@ def test_two_workers_on_postgresql(pg_base_url, tmp_path, standin):
     for t in threads:
         t.join()
     received = sheets_received(standin)
-    assert len(received) == BRANCHES and set(received.values()) == {1}
+    with rt.sessions() as s:
+        stuck = [(d.target, d.state, d.attempts, d.last_error) for d in s.scalars(select(Delivery).where(Delivery.state != "sent"))]
+    assert len(received) == BRANCHES and set(received.values()) == {1}, stuck
     rt.engine.dispose()
 
 

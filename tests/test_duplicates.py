@@ -55,13 +55,13 @@ def test_three_identical_callbacks_on_three_threads_make_one_report(app, county)
     assert count(county, Report) == 1
 
 
-def test_concurrent_checkins_on_postgresql(pg_base_url, tmp_path):
-    """The same race on PostgreSQL: the unique key decides, not a memory set."""
+def test_concurrent_checkins_on_a_database_server(server_db_url, tmp_path):
+    """The same race on PostgreSQL and MariaDB: the unique key decides, not a memory set."""
     from bot.app import create_app
     from bot.config import load_config
-    from tests.conftest import fresh_pg_database, load_county, make_runtime
+    from tests.conftest import load_county, make_runtime
     from tests.wecom_peer import WECOM_SETTINGS
-    rt = load_county(make_runtime(fresh_pg_database(pg_base_url), tmp_path))
+    rt = load_county(make_runtime(server_db_url, tmp_path))
     rt.config = load_config(environ={}, use_file=False, overrides={**rt.config.values, **WECOM_SETTINGS})
     app = create_app(runtime=rt)
     results = _concurrent(app, rt, text_xml("u700029", "签到", msg_id=8_000_000_003))

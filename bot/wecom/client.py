@@ -24,6 +24,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bot.runtime import Runtime
+from sqlalchemy.exc import OperationalError
+
 from storage.db import transaction
 from storage.leases import release, try_acquire
 from storage.models import AccessToken
@@ -78,16 +80,19 @@ class WeComClient:
             return self._token[0]
         lease, give_up = f"token:{self.token_key}", time.monotonic() + self.timeout
         while True:
-            with transaction(self.runtime.sessions) as session:
-                # Take the lease first, then read: a token stored by whoever
-                # held the lease before us is then always seen.
-                mine = try_acquire(session, lease, self.holder, now, timedelta(seconds=30))
-                row = session.get(AccessToken, self.token_key)
-                if row and row.token != stale and row.expires_at > now + REFRESH_MARGIN:
-                    if mine:
-                        release(session, lease, self.holder, now)
-                    self._token = (row.token, row.expires_at)
-                    return row.token
+            try:
+                with transaction(self.runtime.sessions) as session:
+                    # Take the lease first, then read: a token stored by whoever
+                    # held the lease before us is then always seen.
+                    mine = try_acquire(session, lease, self.holder, now, timedelta(seconds=30))
+                    row = session.get(AccessToken, self.token_key)
+                    if row and row.token != stale and row.expires_at > now + REFRESH_MARGIN:
+                        if mine:
+                            release(session, lease, self.holder, now)
+                        self._token = (row.token, row.expires_at)
+                        return row.token
+            except OperationalError:  # a lock conflict with another process: try again
+                mine = False
             if mine:
                 return self._fetch_token()
             if time.monotonic() > give_up:
