@@ -49,6 +49,9 @@ def run_wrk(port: int, requests: list[tuple[str, bytes]], tmp: str, seconds: int
                           str(ROOT / "bench/callbacks.lua"), f"http://127.0.0.1:{port}/"],
                          env={**os.environ, "CALLBACKS": str(path)}, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        print(f"  (wrk socket errors on port {port}: {socket_errors.group(1)})")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": rps, "p50": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
             "p99": _ms(re.search(r"99%\s+(\S+)", out).group(1)), "errors": int(errors.group(1)) if errors else 0,
@@ -56,8 +59,10 @@ def run_wrk(port: int, requests: list[tuple[str, bytes]], tmp: str, seconds: int
 
 
 def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if not match:  # wrk prints e.g. "-nanus" when it has no sample
+        return float("nan")
+    return float(match.group(1)) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[match.group(2)]
 
 
 def main() -> None:

@@ -55,14 +55,16 @@ def handle(inbound: Inbound, runtime: Runtime) -> str | None:
     """Act on a message once; None when there is nothing to say (events,
     duplicates). Deliveries a handler queues are written in the same
     transaction, so a broadcast is never lost or doubled."""
-    now = runtime.clock.now()
+    now, routed = runtime.clock.now(), route(inbound)  # parsing is pure: before the transaction
+    expected = routed[0].name if routed else "event"
     try:
         with transaction(runtime.sessions) as session:
             inbound_id = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
                                         user=inbound.user, msg_type=inbound.kind, content=inbound.text,
-                                        media_id=inbound.media_id, now=now)
-            reply, outcome = _answer(inbound, session, inbound_id, now, runtime)
-            set_outcome(session, inbound_id, outcome)
+                                        media_id=inbound.media_id, now=now, outcome=expected)
+            reply, outcome = _answer(inbound, routed, session, inbound_id, now, runtime)
+            if outcome != expected:  # refused, or an unknown sender: say so in the log
+                set_outcome(session, inbound_id, outcome)
             return reply
     except Duplicate:
         log.info("duplicate callback %s ignored", inbound.dedupe_key)
@@ -73,12 +75,11 @@ def handle(inbound: Inbound, runtime: Runtime) -> str | None:
         return FAILED
 
 
-def _answer(inbound: Inbound, session, inbound_id: int, now, runtime) -> tuple[str | None, str]:
+def _answer(inbound: Inbound, routed, session, inbound_id: int, now, runtime) -> tuple[str | None, str]:
     conn = session.connection()  # plain rows on the hot path: no ORM identity map needed
     member = conn.execute(_MEMBER, {"userid": inbound.user}).first()
     if member is None:
         return (None, "unknown user, event") if inbound.kind == "event" else (UNKNOWN_USER, "unknown user")
-    routed = route(inbound)
     if routed is None:
         return None, "event"
     command, handler = routed

@@ -17,13 +17,14 @@ class Duplicate(Exception):
 
 
 def record_inbound(session: Session, *, dedupe_key: str, channel: str, user: str,
-                   msg_type: str, content: str, media_id: str | None, now: datetime) -> int:
+                   msg_type: str, content: str, media_id: str | None, now: datetime,
+                   outcome: str | None = None) -> int:
     """The new row's id; Duplicate if this message was seen before."""
     try:  # the first statement of its transaction: a duplicate ends it
         result = session.connection().execute(_INSERT, {
             "dedupe_key": dedupe_key[:200], "channel": channel, "wecom_userid": user[:64],
             "msg_type": msg_type[:32], "content": content[:4000], "media_id": media_id,
-            "received_at": now, "outcome": None})
+            "received_at": now, "outcome": outcome})
     except IntegrityError:
         raise Duplicate(dedupe_key) from None
     return result.inserted_primary_key[0]
