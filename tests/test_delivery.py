@@ -201,3 +201,20 @@ def test_nothing_is_pushed_at_night(wired, standin, worker):
     wired.clock.at = datetime(2026, 11, 17, 8, 1)
     worker.drain()
     assert sheets_received(standin) == Counter({"robot-7-0002": 1})
+
+
+def test_secrets_and_tokens_never_reach_the_log(wired, standin, worker, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG)
+    standin.fail("appchat/send", http_status=502, times=1)
+    queue_sheets(wired, codes=["ZB0001", "ZB0002"])
+    worker.drain()
+    standin.expire_tokens()
+    queue_sheets(wired, codes=["ZB0005"])
+    worker.drain()
+    tokens = standin.state.tokens
+    assert "app-secret" not in caplog.text and "access_token" not in caplog.text
+    assert tokens and not any(t in caplog.text for t in tokens)
+    with wired.sessions() as s:
+        errors = " ".join(filter(None, s.scalars(select(Delivery.last_error))))
+    assert "app-secret" not in errors

@@ -31,6 +31,9 @@ from storage.leases import release, try_acquire
 from storage.models import AccessToken
 
 log = logging.getLogger(__name__)
+# urllib3 logs every request line at DEBUG, and ours carry corpsecret or
+# access_token in the query: keep it quiet whatever the root level is.
+logging.getLogger("urllib3").setLevel(logging.INFO)
 TOKEN_ERRORS = {40014, 42001, 42007, 42009}
 TRANSIENT_ERRORS = {-1, 45009, 45033}
 RATE_LIMITED = {45009, 45033}
