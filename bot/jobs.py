@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.runtime import Runtime
 from handlers import pushes
 from storage.db import transaction
-from storage.models import Event, JobRun
+from storage.models import Event, JobRun, PushDate
 from storage.insert_ignore import insert_ignore
 from storage.outbox import enqueue
 from storage.tasks import month_of
@@ -26,21 +26,26 @@ def claim_run(session: Session, job: str, period: str, now: datetime) -> bool:
 
 
 def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
-    """Everything due today, queued. Only on working days: no pushes on
-    weekends or holidays (SPEC: 基层减负)."""
+    """Everything due today, queued. Only on working days — no pushes on
+    weekends or holidays (SPEC: 基层减负) — except a sheet on the day staff
+    chose for it (a make-up workday the holiday data does not know)."""
     now = runtime.clock.now()
     today = today or now.date()
-    if not is_workday(today):
-        return {}
-    month, queued = month_of(today), {}
+    month, queued, workday = month_of(today), {}, is_workday(today)
+    with runtime.sessions() as session:
+        if not workday and push_day(session, today) != today:
+            return {}
     with transaction(runtime.sessions) as session:
         if not is_known_year(today.year) and claim_run(session, "holiday-data-missing", str(today.year), now):
-            _event(session, now, "holiday-data", f"节假日数据不含 {today.year} 年，按周一至周五推送；如需调整请手动推送")
-        first = first_workday(today.year, today.month)
+            _event(session, now, "holiday-data", f"节假日数据不含 {today.year} 年，按周一至周五推送；"
+                   "如需调整：python -m bot push-date --month YYYY-MM --on YYYY-MM-DD")
+        first = push_day(session, today)
         if today >= first and claim_run(session, "monthly-sheet", month, now):
             if today > first:
                 _event(session, now, "missed-run", f"{month} 提醒单应于 {first} 推送，补推于 {today}")
             queued["monthly-sheet"] = enqueue(session, pushes.monthly_sheets(session, month, today), now)
+        if not workday:
+            return queued
         if claim_run(session, "reminders", today.isoformat(), now):
             queued["reminders"] = enqueue(session, pushes.deadline_reminders(session, today), now)
             queued["overdue"] = enqueue(session, pushes.overdue_escalations(session, today), now)
@@ -52,6 +57,12 @@ def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
     if queued:
         log.info("daily run %s queued %s", today, queued)
     return queued
+
+
+def push_day(session: Session, today: date) -> date:
+    """The day this month's sheet is due: staff's override, else the first working day."""
+    override = session.get(PushDate, month_of(today))
+    return override.day if override else first_workday(today.year, today.month)
 
 
 def _event(session: Session, now: datetime, kind: str, detail: str) -> None:

@@ -95,3 +95,36 @@ def deliveries(runtime, args) -> None:
 def scheduler(runtime, args) -> None:
     from bot.scheduler import Scheduler
     Scheduler(runtime).run_forever()
+
+
+def _push_date_args(parser) -> None:
+    parser.add_argument("--month", required=True, help="月份 YYYY-MM")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--on", help="推送日期 YYYY-MM-DD（该月内）")
+    group.add_argument("--clear", action="store_true", help="取消，恢复为该月第一个工作日")
+
+
+@command("push-date", "指定某月提醒单的推送日期（节假日数据缺失或有误时）set a month's push day", _push_date_args)
+def push_date(runtime, args) -> None:
+    from datetime import date
+
+    from storage.models import PushDate
+    month = _month(args.month, runtime)
+    with transaction(runtime.sessions) as session:
+        row = session.get(PushDate, month)
+        if args.clear:
+            if row:
+                session.delete(row)
+            print(f"{month} 提醒单恢复为第一个工作日推送")
+            return
+        try:
+            day = date.fromisoformat(args.on)
+        except ValueError:
+            raise UsageError(f"日期“{args.on}”无效，应为 YYYY-MM-DD") from None
+        if month_of(day) != month:
+            raise UsageError(f"{day} 不在 {month} 内")
+        if row is None:
+            session.add(PushDate(month=month, day=day, received_at=runtime.clock.now()))
+        else:
+            row.day = day
+    print(f"{month} 提醒单将于 {day} {runtime.config['scheduler.monthly_push_time']} 推送")

@@ -257,6 +257,15 @@ class JobRun(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class PushDate(Base):
+    """Staff's choice of the day a month's sheet goes out, where the holiday
+    data is missing or wrong (SPEC: "let staff override a push date")."""
+    __tablename__ = "push_dates"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Event(Base):
     """Things staff must see: missed scheduler runs, failed deliveries,
     holiday data missing for a year."""

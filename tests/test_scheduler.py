@@ -154,3 +154,28 @@ def test_failed_deliveries_are_reported_to_the_org_department(wired, standin, wo
     digests = received(standin, "发送失败")
     assert {r["to"] for r in digests} == {"s7001", "s7002", "s7003"}  # the 组织部 staff
     assert all("ZB0002" in str(r["body"]) and "93000" in str(r["body"]) for r in digests)
+
+
+def test_staff_can_move_a_push_day_even_onto_a_make_up_saturday(wired, standin, worker):
+    import argparse
+    from bot.push_commands import push_date
+    # 2031 is unknown to the holiday data: say 1 March 2031 (a Saturday) is worked.
+    at(wired, date(2031, 2, 20))
+    push_date(wired, argparse.Namespace(month="2031-03", on="2031-03-01", clear=False))
+    sched = Scheduler(wired, worker)
+    live(wired, sched, date(2031, 3, 1), date(2031, 3, 1))
+    assert len(received(standin, "2031年3月重点工作提醒单")) == BRANCHES
+    assert not received(standin, "截止提醒")  # only the sheet on a forced weekend day
+    live(wired, sched, date(2031, 3, 3), date(2031, 3, 3))  # Monday: not pushed twice
+    assert len(received(standin, "2031年3月重点工作提醒单")) == BRANCHES
+
+
+def test_push_date_refuses_a_day_outside_the_month(wired, capsys):
+    import argparse
+
+    import pytest
+
+    from bot.cli import UsageError
+    from bot.push_commands import push_date
+    with pytest.raises(UsageError, match="不在 2027-03 内"):
+        push_date(wired, argparse.Namespace(month="2027-03", on="2027-04-01", clear=False))

@@ -109,6 +109,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('year')
     )
+    op.create_table('push_dates',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('month')
+    )
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -276,6 +282,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_members_org_id'))
 
     op.drop_table('members')
+    op.drop_table('push_dates')
     op.drop_table('plans')
     op.drop_table('organizations')
     op.drop_table('leases')
