@@ -21,8 +21,7 @@ from bot.runtime import Runtime  # noqa: E402
 from storage.db import transaction, upgrade  # noqa: E402
 from storage.plan_import import import_plan  # noqa: E402
 from storage.roster_import import import_roster  # noqa: E402
-from tests.mysql_server import MariaDBServer  # noqa: E402
-from tests.pg_server import PostgresServer  # noqa: E402
+from tests.db_servers import MariaDBServer, PostgresServer  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 ROSTER_XLSX = EXAMPLES / "county" / "roster.xlsx"
@@ -33,46 +32,42 @@ PLAN_2027 = EXAMPLES / "plan-2027.yaml"
 DEFAULT_NOW = datetime(2026, 11, 16, 10, 17)
 
 
-@pytest.fixture(scope="session")
-def pg_base_url():
-    server = PostgresServer()
+def _running(server, required_by: str, what: str):
+    """Start a throw-away server for the session, or skip (fail in CI)."""
     if not server.available:
-        if os.environ.get("ZHIBU_REQUIRE_PG"):
-            pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found")
-        pytest.skip("PostgreSQL not installed here")
+        if os.environ.get(required_by):
+            pytest.fail(f"{what} not installed, but {required_by} is set")
+        pytest.skip(f"{what} not installed here")
     url = server.start()
     yield url
     server.stop()
 
 
-def fresh_pg_database(base_url: str) -> str:
-    name = f"t{uuid.uuid4().hex[:16]}"  # conftest may be imported twice: no counters
-    engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return base_url.rsplit("/", 1)[0] + f"/{name}"
+@pytest.fixture(scope="session")
+def pg_base_url():
+    yield from _running(PostgresServer(), "ZHIBU_REQUIRE_PG", "PostgreSQL")
 
 
 @pytest.fixture(scope="session")
 def mysql_base_url():
-    server = MariaDBServer()
-    if not server.available:
-        if os.environ.get("ZHIBU_REQUIRE_MYSQL"):
-            pytest.fail("MariaDB binaries (mariadbd, mariadb-install-db) not found")
-        pytest.skip("MariaDB not installed here")
-    url = server.start()
-    yield url
-    server.stop()
+    yield from _running(MariaDBServer(), "ZHIBU_REQUIRE_MYSQL", "MariaDB")
+
+
+def _fresh_database(base_url: str, create: str, **engine_options) -> str:
+    name = f"t{uuid.uuid4().hex[:16]}"  # conftest may be imported twice: no counters
+    engine = create_engine(base_url, **engine_options)
+    with engine.begin() as conn:
+        conn.execute(text(create.format(name=name)))
+    engine.dispose()
+    return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def fresh_pg_database(base_url: str) -> str:
+    return _fresh_database(base_url, 'CREATE DATABASE "{name}"', isolation_level="AUTOCOMMIT")
 
 
 def fresh_mysql_database(base_url: str) -> str:
-    name = f"t{uuid.uuid4().hex[:16]}"
-    engine = create_engine(base_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    engine.dispose()
-    return base_url.rsplit("/", 1)[0] + f"/{name}"
+    return _fresh_database(base_url, "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 
 
 @pytest.fixture(params=["postgresql", "mysql"])

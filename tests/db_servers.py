@@ -1,8 +1,14 @@
-"""A throw-away MariaDB server for the test run (Debian's mariadb-server):
-a fresh data folder, a free loopback port, grant tables skipped (loopback
-only, test data only), stopped at the end."""
+"""Throw-away database servers for the test run, from Debian's packages:
+each starts in a temporary folder on a free loopback port and is stopped
+at the end of the session.
+
+- PostgreSQL: initdb + pg_ctl; as root the server runs as `postgres`, since
+  it refuses root.
+- MariaDB: mariadb-install-db + mariadbd with grant tables skipped
+  (loopback only, test data only)."""
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import socket
@@ -11,10 +17,48 @@ import tempfile
 import time
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _bin(name: str) -> str | None:
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) else (found[-1] if found else None)
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.initdb, self.pg_ctl = _bin("initdb"), _bin("pg_ctl")
+        self.dir = tempfile.mkdtemp(prefix="zhibu-pg-")
+        self.port = free_port()
+
+    @property
+    def available(self) -> bool:
+        return bool(self.initdb and self.pg_ctl)
+
+    def _run(self, *cmd: str) -> None:
+        if os.geteuid() == 0:
+            cmd = ("runuser", "-u", "postgres", "--", *cmd)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> str:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        data = os.path.join(self.dir, "data")
+        self._run(self.initdb, "-D", data, "-U", "zhibu", "--auth=trust", "-E", "UTF8",
+                  "--locale=C.UTF-8")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(self.pg_ctl, "-D", data, "-o", opts, "-w", "-l", os.path.join(self.dir, "log"), "start")
+        time.sleep(0.2)
+        return f"postgresql+psycopg://zhibu@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run(self.pg_ctl, "-D", os.path.join(self.dir, "data"), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class MariaDBServer:
@@ -22,7 +66,7 @@ class MariaDBServer:
         self.mariadbd = shutil.which("mariadbd") or shutil.which("mysqld", path="/usr/sbin:/usr/bin")
         self.install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
         self.dir = tempfile.mkdtemp(prefix="zhibu-mariadb-")
-        self.port, self.process = _free_port(), None
+        self.port, self.process = free_port(), None
 
     @property
     def available(self) -> bool:
