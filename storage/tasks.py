@@ -38,11 +38,12 @@ class TaskBook:
         self.month = month
         # Plain rows, not ORM objects: read-only here, and several times cheaper.
         self.tasks = session.connection().execute(_YEAR_TASKS, {"first": f"{month[:4]}-01", "last": month}).all()
-        query = select(Assignment.task_id, Assignment.branch_id, Assignment.status, Assignment.return_reason) \
-            .where(Assignment.task_id.in_([t.id for t in self.tasks]))
+        params = {"task_ids": [t.id for t in self.tasks]}
+        query = _STATES
         if branches is not None and len(branches) < 500:
-            query = query.where(Assignment.branch_id.in_([b.id for b in branches]))
-        self.state = {(a.task_id, a.branch_id): a for a in session.connection().execute(query)} if self.tasks else {}
+            query, params["branch_ids"] = _STATES_OF_BRANCHES, [b.id for b in branches]
+        self.state = {(a.task_id, a.branch_id): a for a in session.connection().execute(query, params)} \
+            if self.tasks else {}
 
     def _with_state(self, task: Task, branch: Organization) -> BranchTask:
         a = self.state.get((task.id, branch.id))
@@ -65,6 +66,9 @@ class TaskBook:
         return [bt for bt in mine if bt.status != REPORTED]
 
 
+_STATES = select(Assignment.task_id, Assignment.branch_id, Assignment.status, Assignment.return_reason) \
+    .where(Assignment.task_id.in_(bindparam("task_ids", expanding=True)))
+_STATES_OF_BRANCHES = _STATES.where(Assignment.branch_id.in_(bindparam("branch_ids", expanding=True)))
 _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Task.month <= bindparam("last"))
                .order_by(Task.month, Task.number))
 
