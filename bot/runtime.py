@@ -1,10 +1,9 @@
 """What every part of the bot needs at run time, built once from the config:
-the database, the clock and (lazily) the WeCom client. Passed explicitly —
+the configuration, the database and the clock. Passed explicitly —
 scheduled jobs never reach for Flask's current_app."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +19,6 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock = system_clock
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: Config, clock: Clock = system_clock) -> "Runtime":

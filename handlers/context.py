@@ -1,7 +1,7 @@
 """Who is asking, and what a handler works with."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
@@ -51,7 +51,6 @@ class Context:
     inbound: Inbound
     inbound_id: int | None = None
     media_dir: str = "data/media"
-    deliveries: list = field(default_factory=list)
 
     @property
     def month(self) -> str:
