@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.wecom.limits import CONTENT_LIMIT, split_message
-from handlers.render import day, month_label
+from handlers.render import day, month_label, task_label
 from handlers.sheet import render_sheet
 from storage.models import BRANCH, REPORTING_ROLES, CheckIn, Member, Organization
 from storage.tasks import TaskBook, month_of
@@ -110,12 +110,12 @@ def overdue_escalations(session: Session, today: date) -> list[dict]:
 
 
 def _label(task) -> str:
-    return f"{int(task.month[5:])}月第{task.number}项"
+    return task_label(task, "")
 
 
 def _ref(task, today: date) -> str:
     """How to name the task in `完成 …` on `today`."""
-    return str(task.number) if task.month == month_of(today) else _label(task)
+    return str(task.number) if task.month == month_of(today) else task_label(task, "")
 
 
 def _staff_of(session: Session, org_id: int | None) -> list[Member]:

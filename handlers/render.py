@@ -34,3 +34,9 @@ def fit(text: str, limit: int = REPLY_LIMIT) -> str:
             break
         kept.append(line)
     return "\n".join(kept) + tail
+
+
+def task_label(task, current_month: str) -> str:
+    """第3项 this month; 10月第2项 for an earlier month's task."""
+    prefix = "" if task.month == current_month else f"{int(task.month[5:])}月"
+    return f"{prefix}第{task.number}项"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from handlers.context import REPORTER, CommandError, Context
 from handlers.parse import Command
-from handlers.render import moment
+from handlers.render import moment, task_label
 from storage.models import Task
 from storage.orgs import targets
 from storage.reports import add_report, attach_evidence, current_report, recent_report_by
@@ -33,9 +33,9 @@ def done(cmd: Command, ctx: Context) -> str:
     task = _task_for(cmd, ctx, "完成 N [说明]，如：完成 2 已开会，到会9人")
     branch = ctx.actor.branch
     if status_of(ctx.session, task, branch) == REPORTED:
-        raise CommandError(f"第{task.number}项已上报过。如需修改，请发送：更正 {task.number} 新的说明")
+        raise CommandError(f"{task_label(task, ctx.month)}已上报过。如需修改，请发送：更正 {cmd.rest.split()[0]} 新的说明")
     add_report(ctx.session, task, branch, ctx.actor.member.id, cmd.note, ctx.now, ctx.inbound_id)
-    lines = [f"已记录：第{task.number}项「{task.title}」", f"上报人 {ctx.actor.member.name}，"
+    lines = [f"已记录：{task_label(task, ctx.month)}「{task.title}」", f"上报人 {ctx.actor.member.name}，"
              f"时间 {moment(ctx.now)}"]
     if task.deadline < ctx.now.date():
         lines.append("（已过截止日期，记为逾期完成）")

@@ -199,3 +199,14 @@ def test_a_crashing_handler_says_only_that_it_failed_and_is_not_rerun(wecom, cou
     assert wecom.post(message).data == b""  # WeCom's retry does not run it again
     with county.sessions() as s:
         assert s.scalar(select(InboundMessage.outcome)) == "error"
+
+
+def test_an_earlier_months_task_can_still_be_reported(wecom, county):
+    from datetime import datetime
+    county.clock.at = datetime(2026, 12, 2, 9, 30)
+    assert "11月第1项 排查软弱涣散基层党组织" in wecom.say(SECRETARY, "任务")  # still owed
+    reply = wecom.say(SECRETARY, "完成 11月第1项 补报排查情况")
+    assert "已记录：11月第1项「排查软弱涣散基层党组织」" in reply and "逾期完成" in reply
+    assert "11月第1项已上报过" in wecom.say(SECRETARY, "完成 11-1")
+    with county.sessions() as s:
+        assert s.scalar(select(Report.note)) == "补报排查情况"
