@@ -28,6 +28,8 @@ from storage.workdays import unknown_years
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+EVENT_NAMES = {"missed-run": "定时任务补推", "job-error": "定时任务出错", "delivery-failed": "发送失败",
+               "holiday-data": "节假日数据"}
 
 
 def _challenge() -> Response:
@@ -79,7 +81,7 @@ def overview():
         events = session.scalars(select(Event).order_by(Event.id.desc()).limit(30)).all()
         lease = session.get(Lease, "scheduler")
         return render_template("dashboard.html", unit=actor.unit, month_label=month_label(month),
-                               progress=progress, failed=failures, events=events, lease=lease,
+                               progress=progress, failed=failures, events=events, event_names=EVENT_NAMES, lease=lease,
                                lease_alive=bool(lease and lease.expires_at > now),
                                unknown_years=unknown_years())
 
