@@ -153,6 +153,13 @@ def test_meeting_refusals(wecom, county, text, reason):
     assert reason in wecom.say(SECRETARY, text)
 
 
+def test_only_a_branch_committee_logs_meetings(wecom, county):
+    assert "不能记录会议" in wecom.say("u700002", "会议 支委会 2026-11-13 出席 7/9")  # a plain member
+    assert "不能记录会议" in wecom.say(ORG, "会议 支委会 2026-11-13 出席 7/9")  # staff are not a branch
+    with county.sessions() as s:
+        assert s.scalar(select(Meeting)) is None
+
+
 def test_bulletin_in_chat_is_for_staff_only(wecom, county):
     assert "不能查看通报" in wecom.say(SECRETARY, "通报 2026-11")
     reply = wecom.say(ORG, "通报 2026-11")
