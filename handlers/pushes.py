@@ -62,10 +62,12 @@ def deadline_reminders(session: Session, today: date) -> list[dict]:
     """3 days and 1 day before a deadline, to branches that have not reported."""
     branches = active_branches(session)
     horizon = max(today + timedelta(days=max(REMIND_DAYS_BEFORE)), next_workday(today))
-    book = TaskBook(session, month_of(horizon), branches)
+    # Near a month's end the reminders reach into the next month too.
+    books = [TaskBook(session, m, branches) for m in sorted({month_of(today), month_of(horizon)})]
     rows = []
     for branch in branches:
-        for bt in book.this_month(branch) + book.owed(branch):
+        candidates = {bt.task.id: bt for book in books for bt in book.this_month(branch) + book.owed(branch)}
+        for bt in candidates.values():
             due = _reminders_due(bt.task.deadline, today)
             if bt.status == "reported" or not due:
                 continue

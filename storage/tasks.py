@@ -35,7 +35,7 @@ class TaskBook:
     state of each for the branches asked about."""
 
     def __init__(self, session: Session, month: str, branches: list[Organization] | None = None):
-        self.month = month
+        self.month, self.first_day = month, date(int(month[:4]), int(month[5:]), 1)
         # Plain rows, not ORM objects: read-only here, and several times cheaper.
         self.tasks = session.connection().execute(_YEAR_TASKS, {"first": f"{month[:4]}-01", "last": month}).all()
         params = {"task_ids": [t.id for t in self.tasks]}
@@ -58,11 +58,13 @@ class TaskBook:
                 if t.month == self.month and targets(t, branch)]
 
     def owed(self, branch: Organization) -> list[BranchTask]:
-        """Earlier months' key tasks of this year the branch has not reported.
-        Recurring duties (三会一课…) are followed through the meeting log,
-        not carried from sheet to sheet."""
+        """Earlier months' tasks of this year the branch has not reported.
+        A recurring duty is carried only while it still runs (a quarterly
+        one, due at the quarter's end); once past, 三会一课 are followed
+        through the meeting log instead of piling up on every sheet."""
         mine = (self._with_state(t, branch) for t in self.tasks
-                if t.month < self.month and not t.recurring and targets(t, branch))
+                if t.month < self.month and (not t.recurring or t.deadline >= self.first_day)
+                and targets(t, branch))
         return [bt for bt in mine if bt.status != REPORTED]
 
 

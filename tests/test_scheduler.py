@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.scheduler import Scheduler
 from storage.db import transaction
-from storage.models import CheckIn, Event, Member
+from storage.models import CheckIn, Event, Member, Organization
 from storage.plan_import import import_plan
 
 BRANCHES = 36
@@ -179,3 +179,17 @@ def test_push_date_refuses_a_day_outside_the_month(wired, capsys):
     from bot.push_commands import push_date
     with pytest.raises(UsageError, match="不在 2027-03 内"):
         push_date(wired, argparse.Namespace(month="2027-03", on="2027-04-01", clear=False))
+
+
+def test_a_quarterly_duty_is_carried_and_reminded_until_the_quarters_end(wired, standin, worker):
+    from storage.tasks import TaskBook
+    with wired.sessions() as s:
+        branch = s.scalar(select(Organization).where(Organization.code == "ZB0002"))
+        owed = [bt.task.title for bt in TaskBook(s, "2027-03", [branch]).owed(branch)]
+    assert "召开支部党员大会" in owed  # January's duty, due 31 March, still on March's sheet
+    assert "召开支部委员会会议" not in owed  # a past monthly duty is not piled up
+    live(wired, Scheduler(wired, worker), date(2027, 3, 30), date(2027, 3, 30))
+    reminded = received(standin, "截止提醒")
+    assert any("1月第" in str(r["body"]) and "召开支部党员大会" in str(r["body"]) for r in reminded)
+    month_end = [r for r in reminded if "召开支部委员会会议" in str(r["body"])]  # March's, due the 31st
+    assert len(month_end) == BRANCHES
