@@ -76,3 +76,13 @@ def main(argv: list[str] | None = None) -> int:
 
 class UsageError(Exception):
     """A bad argument the operator can correct; shown as written."""
+
+
+def month_arg(text: str | None, default: str, flag: str) -> str:
+    """A YYYY-MM argument, or `default` when it was not given."""
+    from storage.tasks import MONTH
+    if text is None:
+        return default
+    if not MONTH.fullmatch(text):
+        raise UsageError(f"{flag}“{text}”无效，应为 YYYY-MM，如 2027-03")
+    return text

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hmac
 import io
-import re
 import tempfile
 from pathlib import Path
 
@@ -23,11 +22,10 @@ from storage.ledger import build_ledgers
 from storage.models import Event, Lease, Member
 from storage.orgs import branches_under
 from storage.outbox import failed
-from storage.tasks import REPORTED, TaskBook, month_of
+from storage.tasks import MONTH, REPORTED, TaskBook, month_of
 from storage.workdays import unknown_years
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 EVENT_NAMES = {"missed-run": "定时任务补推", "job-error": "定时任务出错", "delivery-failed": "发送失败",
                "holiday-data": "节假日数据"}
 

@@ -1,19 +1,10 @@
 """The org department's exports: ledger (台账) and bulletin (通报)."""
 from __future__ import annotations
 
-import re
 
-from bot.cli import UsageError, command
+from bot.cli import UsageError, command, month_arg
 from storage.ledger import build_ledgers
 from storage.tasks import month_of
-
-
-def _month_arg(text: str | None, default: str, name: str) -> str:
-    if text is None:
-        return default
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
-        raise UsageError(f"{name}“{text}”无效，应为 YYYY-MM，如 2027-03")
-    return text
 
 
 def _ledger_args(parser) -> None:
@@ -28,8 +19,8 @@ def ledger(runtime, args) -> None:
     from bot.ledger_xlsx import write_ledger
     from handlers.pushes import active_branches
     today = runtime.clock.today()
-    last = _month_arg(args.last, month_of(today), "--to")
-    first = _month_arg(args.first, f"{last[:4]}-01", "--from")
+    last = month_arg(args.last, month_of(today), "--to")
+    first = month_arg(args.first, f"{last[:4]}-01", "--from")
     if first > last:
         raise UsageError(f"--from {first} 晚于 --to {last}")
     if not args.output.endswith(".xlsx"):
@@ -62,7 +53,7 @@ def bulletin(runtime, args) -> None:
     from sqlalchemy import select
     today = runtime.clock.today()
     last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
-    month = _month_arg(args.month, last_month, "--month")
+    month = month_arg(args.month, last_month, "--month")
     with transaction(runtime.sessions) as session:
         branches = active_branches(session)
         data = build_bulletin(session, branches, month, today)

@@ -1,25 +1,16 @@
 """Outbound commands: push-monthly, remind, deliver, deliveries, scheduler."""
 from __future__ import annotations
 
-import re
 
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from bot.cli import UsageError, command
+from bot.cli import UsageError, command, month_arg
 from handlers import pushes
 from storage.db import transaction
 from storage.models import Delivery
 from storage.outbox import FAILED, PENDING, enqueue, failed
 from storage.tasks import month_of
-
-
-def _month(text: str | None, runtime) -> str:
-    if text is None:
-        return month_of(runtime.clock.today())
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
-        raise UsageError(f"月份“{text}”无效，应为 YYYY-MM，如 2027-03")
-    return text
 
 
 def _push_args(parser) -> None:
@@ -44,7 +35,7 @@ def send_pending(runtime) -> tuple[int, int]:
 
 @command("push-monthly", "推送月度重点工作提醒单 push the monthly reminder sheets", _push_args)
 def push_monthly(runtime, args) -> None:
-    month, today = _month(args.month, runtime), runtime.clock.today()
+    month, today = month_arg(args.month, month_of(runtime.clock.today()), "--month"), runtime.clock.today()
     with transaction(runtime.sessions) as session:
         rows = pushes.monthly_sheets(session, month, today, args.branch)
         if args.branch and not rows:
@@ -109,7 +100,7 @@ def push_date(runtime, args) -> None:
     from datetime import date
 
     from storage.models import PushDate
-    month = _month(args.month, runtime)
+    month = month_arg(args.month, month_of(runtime.clock.today()), "--month")
     with transaction(runtime.sessions) as session:
         row = session.get(PushDate, month)
         if args.clear:

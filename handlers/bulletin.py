@@ -2,10 +2,9 @@
 chat command that shows it to staff."""
 from __future__ import annotations
 
-import re
 
 from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
-from handlers.parse import Command, normalise
+from handlers.parse import Command, normalise, parse_month
 from handlers.pushes import to_branch
 from handlers.render import fit, month_label
 from storage.bulletin import Bulletin, build_bulletin
@@ -39,12 +38,13 @@ def bulletin(cmd: Command, ctx: Context) -> str:
     """通报 YYYY-MM [发送]：月度通报（组织部和党委）"""
     ctx.require(ORG_ADMIN, COMMITTEE, what="查看通报（组织部和党委可以）")
     text = normalise(cmd.rest)
-    match = re.fullmatch(r"(\d{4})[-./年](\d{1,2})月?(\s*发送)?", text) if text else None
-    if text and (not match or not 1 <= int(match.group(2)) <= 12):
+    send = text.endswith("发送")
+    text = text.removesuffix("发送").strip()
+    month = parse_month(text) if text else ctx.month
+    if month is None:
         raise CommandError("用法：通报 2027-03（加“发送”则发到各支部群：通报 2027-03 发送）")
-    month = f"{match.group(1)}-{int(match.group(2)):02d}" if match else ctx.month
     body = render_bulletin(build_bulletin(ctx.session, ctx.scope, month, ctx.now.date()), ctx.actor.unit.name)
-    if match and match.group(3):
+    if send:
         rows = [r for b in ctx.scope for r in to_branch(b, "bulletin", month, body)]
         new = enqueue(ctx.session, rows, ctx.now)
         return f"{month_label(month)}通报已安排发送到 {len(ctx.scope)} 个支部群" + ("" if new else "（此前已发送）") + "。"

@@ -50,7 +50,6 @@ class Context:
     actor: Actor
     inbound: Inbound
     inbound_id: int | None = None
-    media_dir: str = "data/media"
 
     @property
     def month(self) -> str:

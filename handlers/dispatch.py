@@ -84,8 +84,7 @@ def _answer(inbound: Inbound, routed, session, inbound_id: int, now, runtime) ->
         return None, "event"
     command, handler = routed
     unit = conn.execute(_ORG, {"org_id": member.org_id}).first()
-    ctx = Context(session, now, Actor(member, unit), inbound, inbound_id,
-                  runtime.config["server.media_dir"])
+    ctx = Context(session, now, Actor(member, unit), inbound, inbound_id)
     try:
         return handler(command, ctx), command.name
     except CommandError as e:

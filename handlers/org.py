@@ -10,7 +10,7 @@ from storage.models import Task
 from storage.orgs import targets
 from storage.outbox import enqueue
 from storage.reports import current_report, return_report
-from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task
+from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task, status_of
 
 STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报"}
 
@@ -93,7 +93,7 @@ def return_for_rework(cmd: Command, ctx: Context) -> str:
     if branch is None:
         raise CommandError(f"没有找到支部“{who}”（请用支部编码，如 ZB0007）。")
     report = current_report(ctx.session, task, branch)
-    if report is None or TaskBook(ctx.session, task.month, [branch]).status(task, branch) != REPORTED:
+    if report is None or status_of(ctx.session, task, branch) != REPORTED:
         raise CommandError(f"{branch.name}还没有上报第{task.number}项，无需退回。")
     return_report(ctx.session, task, branch, reason, ctx.now)
     body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"

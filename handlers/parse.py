@@ -95,6 +95,14 @@ def _with_number(name: str, rest: str, rest_orig: str) -> Command:
     return Command(name, rest_orig, number, month, note)
 
 
+def parse_month(text: str) -> str | None:
+    """"2027-03", "2027.3", "2027年3月" → "2027-03"; None if it is no month."""
+    match = re.fullmatch(r"(\d{4})[-./年](\d{1,2})月?", normalise(text))
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return f"{match.group(1)}-{int(match.group(2)):02d}"
+
+
 def to_int(text: str) -> int | None:
     if text.isdigit():
         return int(text)

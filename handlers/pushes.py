@@ -71,7 +71,7 @@ def deadline_reminders(session: Session, today: date) -> list[dict]:
             due = _reminders_due(bt.task.deadline, today)
             if bt.status == "reported" or not due:
                 continue
-            body = (f"**截止提醒**\n{branch.name}：{_label(bt.task)}「{bt.task.title}」"
+            body = (f"**截止提醒**\n{branch.name}：{task_label(bt.task, '')}「{bt.task.title}」"
                     f"将于{day(bt.task.deadline)}截止，尚未上报。\n完成后请回复：完成 {_ref(bt.task, today)} 说明")
             rows += to_branch(branch, f"remind-{min(due)}d", f"task-{bt.task.id}", body)
     return rows
@@ -99,20 +99,16 @@ def overdue_escalations(session: Session, today: date) -> list[dict]:
         for bt in book.this_month(branch) + book.owed(branch):
             if not bt.overdue(today):
                 continue
-            body = (f"**逾期提醒**\n{branch.name}：{_label(bt.task)}「{bt.task.title}」"
+            body = (f"**逾期提醒**\n{branch.name}：{task_label(bt.task, '')}「{bt.task.title}」"
                     f"已于{day(bt.task.deadline)}截止，尚未上报。请尽快完成并回复：完成 {_ref(bt.task, today)} 说明")
             rows += to_branch(branch, "overdue", f"task-{bt.task.id}", body)
             late_by.setdefault((branch.parent_id, bt.task.id), (bt.task, []))[1].append(branch)
     for (committee_id, task_id), (task, late) in late_by.items():
-        body = "\n".join([f"**逾期未报：{_label(task)}「{task.title}」（截止{day(task.deadline)}）**"]
+        body = "\n".join([f"**逾期未报：{task_label(task, '')}「{task.title}」（截止{day(task.deadline)}）**"]
                          + [f"- {b.name}（{b.code}）" for b in late])
         for staff in _staff_of(session, committee_id):
             rows += to_member(staff, "overdue", f"task-{task_id}", body)
     return rows
-
-
-def _label(task) -> str:
-    return task_label(task, "")
 
 
 def _ref(task, today: date) -> str:

@@ -2,11 +2,10 @@
 committee are doing."""
 from __future__ import annotations
 
-import re
 
 from handlers.context import CommandError, Context
 from handlers.org import progress_of_branches
-from handlers.parse import Command, normalise
+from handlers.parse import Command, parse_month
 from handlers.render import day, fit, month_label
 from handlers.sheet import render_sheet
 from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
@@ -36,12 +35,9 @@ def tasks(cmd: Command, ctx: Context) -> str:
 
 def sheet(cmd: Command, ctx: Context) -> str:
     """提醒单 [YYYY-MM]：本支部的重点工作提醒单"""
-    month = ctx.month
-    if cmd.rest:
-        match = re.fullmatch(r"(\d{4})[-./年](\d{1,2})月?", normalise(cmd.rest))
-        if not match or not 1 <= int(match.group(2)) <= 12:
-            raise CommandError("用法：提醒单 2027-03（年-月）")
-        month = f"{match.group(1)}-{int(match.group(2)):02d}"
+    month = parse_month(cmd.rest) if cmd.rest else ctx.month
+    if month is None:
+        raise CommandError("用法：提醒单 2027-03（年-月）")
     branch = ctx.actor.branch
     book = TaskBook(ctx.session, month, [branch])
     text = render_sheet(branch.name, month, book.this_month(branch), book.owed(branch), ctx.now.date())

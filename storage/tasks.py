@@ -4,6 +4,7 @@ states in two queries, so a sheet for 10,000 branches costs no more queries
 than a sheet for one."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +25,9 @@ class BranchTask:
 
     def overdue(self, today: date) -> bool:
         return self.status != REPORTED and self.task.deadline < today
+
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")  # how operators write a month: 2027-03
 
 
 def month_of(day: date) -> str:

@@ -165,3 +165,11 @@ def test_bulletin_in_chat_is_for_staff_only(wecom, county):
     reply = wecom.say(ORG, "通报 2026-11")
     assert "2026年11月基层党建重点工作完成情况的通报" in reply and "按时完成率" in reply
     assert "用法：通报 2027-03" in wecom.say(ORG, "通报 十一月")
+
+
+def test_bulletin_can_be_sent_to_every_branch_group_once(wecom, county, standin, worker):
+    assert f"已安排发送到 {ALL_BRANCHES} 个支部群" in wecom.say(ORG, "通报 2026年11月 发送")
+    assert "此前已发送" in wecom.say(ORG, "通报 2026-11 发送")
+    worker.drain()
+    sent = group_messages(standin, "2026年11月基层党建重点工作完成情况的通报")
+    assert len(sent) == ALL_BRANCHES and set(sent.values()) == {1}
