@@ -24,9 +24,9 @@ import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from bot.clock import system_clock
 from storage.db import make_engine, session_factory, transaction, upgrade
-from storage.roster_check import check_roster
-from storage.roster_import import import_roster
-from storage.roster_read import read_roster
+from storage.importers.roster_check import check_roster
+from storage.importers.roster_import import import_roster
+from storage.importers.roster_read import read_roster
 path, url, mode = sys.argv[2], sys.argv[3], sys.argv[4]
 engine = make_engine(url); upgrade(engine)
 t0 = time.perf_counter()

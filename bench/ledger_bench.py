@@ -23,7 +23,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from datetime import date
-from bot.ledger_xlsx import write_ledger
+from bot.exports.ledger import write_ledger
 from handlers.pushes import active_branches
 from storage.db import make_engine, session_factory
 from storage.ledger import build_ledgers

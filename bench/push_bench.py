@@ -23,7 +23,7 @@ import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from bot.config import load_config
 from bot.runtime import Runtime
-from bot.delivery import DeliveryWorker
+from bot.outbound.worker import DeliveryWorker
 from handlers import pushes
 from storage.db import transaction
 from storage.outbox import enqueue

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 
 from bot.runtime import Runtime
 from bot.wecom.inbound import Inbound
-from handlers import basics, bulletin, checkin, meetings, org, publish, reports, tasks
+from handlers.commands import basics, bulletin, checkin, meetings, org, publish, reports, tasks
 from handlers.context import Actor, CommandError, Context
 from handlers.parse import Command, parse_command
 from storage.db import transaction

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.wecom.limits import CONTENT_LIMIT, split_message
 from handlers.render import day, month_label, task_label
-from handlers.sheet import render_sheet
+from handlers.render.sheet import render_sheet
 from storage.models import BRANCH, REPORTING_ROLES, CheckIn, Member, Organization
 from storage.tasks import TaskBook, month_of
 from storage.workdays import next_workday

@@ -19,8 +19,8 @@ from bot.clock import FrozenClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from storage.db import transaction, upgrade  # noqa: E402
-from storage.plan_import import import_plan  # noqa: E402
-from storage.roster_import import import_roster  # noqa: E402
+from storage.importers.plan_import import import_plan  # noqa: E402
+from storage.importers.roster_import import import_roster  # noqa: E402
 from tests.db_servers import MariaDBServer, PostgresServer  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -152,7 +152,7 @@ def no_sleep(seconds: float) -> None:
 
 @pytest.fixture
 def worker(wired):
-    from bot.delivery import DeliveryWorker
+    from bot.outbound.worker import DeliveryWorker
     from bot.wecom.client import WeComClient
     w = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=4)
     yield w
@@ -161,7 +161,7 @@ def worker(wired):
 
 @pytest.fixture
 def app(wired):
-    from bot.app import create_app
+    from bot.web import create_app
     return create_app(runtime=wired)
 
 

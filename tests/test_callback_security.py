@@ -82,6 +82,6 @@ def test_body_over_one_megabyte_is_refused(wecom, county):
 
 
 def test_unconfigured_callback_says_so(county):
-    from bot.app import create_app
+    from bot.web import create_app
     response = create_app(runtime=county).test_client().post("/wecom/callback", data=b"<xml/>")
     assert response.status_code == 503

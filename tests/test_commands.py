@@ -170,7 +170,7 @@ def test_evidence_is_downloaded_with_its_sha256(app, wecom, county, standin, wor
     import hashlib
     from pathlib import Path
 
-    from bot.media import fetch_pending
+    from bot.wecom.media import fetch_pending
     photo = b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 100
     standin.add_media("MEDIA_photo1", photo, "会议照片.jpg")
     wecom.say(SECRETARY, "完成 1 已排查")

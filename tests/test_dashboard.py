@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.app import create_app
+from bot.web import create_app
 from bot.config import load_config
 from storage.db import transaction
 from storage.models import Organization

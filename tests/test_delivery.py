@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from bot.delivery import DeliveryWorker
+from bot.outbound.worker import DeliveryWorker
 from bot.wecom.client import WeComClient
 from handlers import pushes
 from storage.db import transaction
@@ -145,7 +145,7 @@ def test_robot_limit_is_honoured_without_stalling_others(wired, standin, worker)
 
 
 def test_long_sheet_is_split_at_line_boundaries(wired, standin, worker, tmp_path):
-    from storage.plan_import import import_plan
+    from storage.importers.plan_import import import_plan
     plan = tmp_path / "long.yaml"
     items = "".join(f"    - title: 第{i}项长任务{'很长的说明' * 8}\n      evidence: 会议记录、照片、签到表\n"
                     for i in range(60))
@@ -182,7 +182,7 @@ def test_user_messages_ask_wecom_for_duplicate_check(wired, standin, worker):
 
 def test_failed_deliveries_cli_lists_them(wired, standin, worker, capsys):
     import argparse
-    from bot.push_commands import deliveries
+    from bot.cli.outbound import deliveries
     with transaction(wired.sessions) as s:
         s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key"
     queue_sheets(wired, codes=["ZB0002"])

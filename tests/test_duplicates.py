@@ -57,7 +57,7 @@ def test_three_identical_callbacks_on_three_threads_make_one_report(app, county)
 
 def test_concurrent_checkins_on_a_database_server(server_db_url, tmp_path):
     """The same race on PostgreSQL and MariaDB: the unique key decides, not a memory set."""
-    from bot.app import create_app
+    from bot.web import create_app
     from bot.config import load_config
     from tests.conftest import load_county, make_runtime
     from tests.wecom_peer import WECOM_SETTINGS

@@ -6,7 +6,7 @@ from datetime import datetime
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.org_commands import bulletin, ledger
+from bot.cli.exports import bulletin, ledger
 from storage.models import Member
 
 SECRETARY, OTHER = "u700001", "u700012"   # ZB0001, ZB0002

@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from storage.db import transaction
 from storage.models import Task
-from storage.plan_import import import_plan
-from storage.plan_read import PlanError, parse_plan
-from storage.roster_import import import_roster
+from storage.importers.plan_import import import_plan
+from storage.importers.plan_read import PlanError, parse_plan
+from storage.importers.roster_import import import_roster
 from tests.conftest import PLAN_2026, PLAN_2027, ROSTER_XLSX
 
 

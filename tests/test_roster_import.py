@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from storage.db import transaction
 from storage.models import Member, Organization
-from storage.roster_import import import_roster
-from storage.roster_read import RosterError
+from storage.importers.roster_import import import_roster
+from storage.importers.roster_read import RosterError
 from tests.conftest import ROSTER_DIR, ROSTER_XLSX
 
 

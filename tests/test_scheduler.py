@@ -5,10 +5,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.scheduler import Scheduler
+from bot.schedule.scheduler import Scheduler
 from storage.db import transaction
 from storage.models import CheckIn, Event, Member, Organization
-from storage.plan_import import import_plan
+from storage.importers.plan_import import import_plan
 
 BRANCHES = 36
 
@@ -157,7 +157,7 @@ def test_failed_deliveries_are_reported_to_the_org_department(wired, standin, wo
 
 def test_staff_can_move_a_push_day_even_onto_a_make_up_saturday(wired, standin, worker):
     import argparse
-    from bot.push_commands import push_date
+    from bot.cli.outbound import push_date
     # 2031 is unknown to the holiday data: say 1 March 2031 (a Saturday) is worked.
     at(wired, date(2031, 2, 20))
     push_date(wired, argparse.Namespace(month="2031-03", on="2031-03-01", clear=False))
@@ -175,7 +175,7 @@ def test_push_date_refuses_a_day_outside_the_month(wired, capsys):
     import pytest
 
     from bot.cli import UsageError
-    from bot.push_commands import push_date
+    from bot.cli.outbound import push_date
     with pytest.raises(UsageError, match="不在 2027-03 内"):
         push_date(wired, argparse.Namespace(month="2027-03", on="2027-04-01", clear=False))
 

@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.request
 
-from bot.app import create_app
+from bot.web import create_app
 from tests.conftest import ROOT, make_runtime
 from tests.db_servers import free_port
 

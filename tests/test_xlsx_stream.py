@@ -2,8 +2,8 @@
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from bot.ledger_xlsx import sheet_title
-from bot.xlsx_stream import StreamingWorkbook
+from bot.exports.ledger import sheet_title
+from bot.exports.xlsx_stream import StreamingWorkbook
 
 
 def test_cells_survive_escaping_and_read_back_in_openpyxl_and_calamine(tmp_path):

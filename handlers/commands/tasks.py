@@ -4,10 +4,10 @@ from __future__ import annotations
 
 
 from handlers.context import CommandError, Context
-from handlers.org import progress_of_branches
+from handlers.commands.org import progress_of_branches
 from handlers.parse import Command, parse_month
 from handlers.render import day, fit, month_label
-from handlers.sheet import render_sheet
+from handlers.render.sheet import render_sheet
 from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
 
 STATUS = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}

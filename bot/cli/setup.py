@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from storage.db import transaction, upgrade
-from storage.plan_import import import_plan
-from storage.roster_import import import_roster
+from storage.importers.plan_import import import_plan
+from storage.importers.roster_import import import_roster
 from bot.cli import command
 
 
@@ -40,7 +40,7 @@ def _serve_args(parser) -> None:
 
 @command("serve", "启动 Web 服务（企业微信回调、管理页面） run the web server", _serve_args)
 def serve_command(runtime, args) -> None:
-    from bot.server import serve
+    from bot.web.server import serve
     config = runtime.config
     serve(runtime, args.host or config["server.host"], args.port or config["server.port"],
           args.workers or config["server.workers"])
@@ -54,5 +54,5 @@ def _demo_args(parser) -> None:
 @command("demo", "演示：示例县名册和计划 + 本机企业微信模拟服务 demo with the example county", _demo_args,
          database=False)
 def demo_command(runtime, args) -> None:
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
     run_demo(args.port, serve_too=not args.no_serve)

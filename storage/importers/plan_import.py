@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import BRANCH, Organization, Plan, Task
-from storage.plan_read import PlanError, PlanSpec, TaskSpec, parse_plan
-from storage.roster_import import ImportSummary
+from storage.importers.plan_read import PlanError, PlanSpec, TaskSpec, parse_plan
+from storage.importers.roster_import import ImportSummary
 
 
 def import_plan(session: Session, path: str | Path, now: datetime) -> ImportSummary:

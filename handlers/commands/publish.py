@@ -14,8 +14,8 @@ from handlers.render import day
 from storage.models import Task
 from storage.orgs import targets
 from storage.outbox import enqueue
-from storage.plan_import import next_number
-from storage.plan_read import parse_targets
+from storage.importers.plan_import import next_number
+from storage.importers.plan_read import parse_targets
 
 USAGE = "用法：发布 标题 截止 2027-03-20 [对象 全部/农村,社区/ZB0001,ZB0002] [内容]"
 _SHAPE = re.compile(r"^(?P<title>.+?)\s*截止(?:日期)?\s*[:：]?\s*(?P<date>\S+)"

@@ -21,7 +21,7 @@ def _push_args(parser) -> None:
 
 def send_pending(runtime) -> tuple[int, int]:
     """Send everything due now, with a progress bar; (sent, failed)."""
-    from bot.delivery import DeliveryWorker
+    from bot.outbound.worker import DeliveryWorker
     worker = DeliveryWorker(runtime)
     with runtime.sessions() as session:
         due = session.scalar(select(func.count(Delivery.id)).where(Delivery.state == PENDING))
@@ -84,7 +84,7 @@ def deliveries(runtime, args) -> None:
 
 @command("scheduler", "单独运行定时任务进程 run the scheduler process")
 def scheduler(runtime, args) -> None:
-    from bot.scheduler import Scheduler
+    from bot.schedule.scheduler import Scheduler
     Scheduler(runtime).run_forever()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from storage.models import BRANCH, CATEGORIES, ORG_DEPARTMENT, ORG_TYPES, ROLES, STATUSES
-from storage.roster_read import RosterError, RosterRows, Row
+from storage.importers.roster_read import RosterError, RosterRows, Row
 
 YES, NO = ("是", "y", "yes", "true", "1"), ("", "否", "n", "no", "false", "0")
 MAX_SHOWN = 50

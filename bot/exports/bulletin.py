@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.xlsx_stream import StreamingWorkbook
+from bot.exports.xlsx_stream import StreamingWorkbook
 from storage.bulletin import Bulletin
 
 

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from storage.models import Member, Organization
-from storage.roster_check import check_roster
-from storage.roster_read import read_roster
+from storage.importers.roster_check import check_roster
+from storage.importers.roster_read import read_roster
 
 ORG_FIELDS = ("name", "type", "parent_id", "category", "robot_key", "chat_id", "active")
 MEMBER_FIELDS = ("name", "wecom_userid", "mobile", "org_id", "role", "status", "is_mobile",

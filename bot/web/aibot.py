@@ -7,7 +7,7 @@ import secrets
 
 from flask import Blueprint, Response, request
 
-from bot.web import receive
+from bot.web.callback import receive
 from bot.wecom.crypto import MessageCrypto
 from bot.wecom.gate import open_callback
 from bot.wecom.inbound import Inbound, aibot_message, envelope_json

@@ -14,10 +14,10 @@ import yaml
 from bot.config import load_config
 from bot.runtime import Runtime
 from storage.db import transaction, upgrade
-from storage.plan_import import import_plan
-from storage.roster_import import import_roster
+from storage.importers.plan_import import import_plan
+from storage.importers.roster_import import import_roster
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 # Made-up credentials for the loopback set-up only.
 DEMO_CONFIG = ROOT / "data" / "demo-config.yaml"
@@ -60,7 +60,7 @@ def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> Non
           "  .venv/bin/python -m bot say u700029 签到      # 流动党员签到\n"
           "  .venv/bin/python -m bot say s7001 进度        # 组织部查看进度\n"
           "  （或 ./run say u700001 帮助）")
-    from bot.server import serve
+    from bot.web.server import serve
     try:
         serve(runtime, "127.0.0.1", port, 2)
     finally:

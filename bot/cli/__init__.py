@@ -11,8 +11,8 @@ from typing import Callable
 from bot.config import ConfigError, load_config
 from bot.runtime import Runtime
 from storage.db import upgrade
-from storage.plan_read import PlanError
-from storage.roster_read import RosterError
+from storage.importers.plan_read import PlanError
+from storage.importers.roster_read import RosterError
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {}
 HANDLERS: dict[str, Callable[[Runtime, argparse.Namespace], int | None]] = {}
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot import commands, org_commands, push_commands, say  # noqa: F401 - they register the sub-commands
+    from bot.cli import exports, outbound, say, setup  # noqa: F401 - they register the sub-commands
 
     args = build_parser().parse_args(argv)
     try:

@@ -16,7 +16,7 @@ def _ledger_args(parser) -> None:
 
 @command("ledger", "导出台账（Excel） export the ledger", _ledger_args)
 def ledger(runtime, args) -> None:
-    from bot.ledger_xlsx import write_ledger
+    from bot.exports.ledger import write_ledger
     from handlers.pushes import active_branches
     today = runtime.clock.today()
     last = month_arg(args.last, month_of(today), "--to")
@@ -43,8 +43,8 @@ def _bulletin_args(parser) -> None:
 
 @command("bulletin", "生成月度通报（排名、逾期、三会一课、流动党员） the monthly bulletin", _bulletin_args)
 def bulletin(runtime, args) -> None:
-    from bot.bulletin_xlsx import write_bulletin
-    from handlers.bulletin import render_bulletin
+    from bot.exports.bulletin import write_bulletin
+    from handlers.commands.bulletin import render_bulletin
     from handlers.pushes import active_branches, to_branch
     from storage.bulletin import build_bulletin
     from storage.db import transaction

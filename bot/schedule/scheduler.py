@@ -3,7 +3,7 @@ the holder of the database lease "scheduler" acts; when it dies, another
 takes over within LEASE_TTL. Jobs are rebuilt at start from config and our
 own tables (job_runs, deliveries) — no pickled job store to go stale.
 
-- daily, at scheduler.monthly_push_time: bot.jobs.run_daily (the monthly
+- daily, at scheduler.monthly_push_time: bot.schedule.daily.run_daily (the monthly
   sheet on the first working day, reminders, escalations, mobile members);
 - every few seconds: the delivery worker sends whatever is due;
 - at start: a catch-up of today's daily run if its time has passed (the
@@ -22,9 +22,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.delivery import DeliveryWorker
-from bot.jobs import run_daily
-from bot.media import fetch_pending
+from bot.outbound.worker import DeliveryWorker
+from bot.schedule.daily import run_daily
+from bot.wecom.media import fetch_pending
 from bot.runtime import Runtime
 from storage.db import transaction
 from storage.leases import try_acquire

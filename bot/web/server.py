@@ -13,7 +13,7 @@ from gunicorn.app.base import BaseApplication
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Gunicorn(BaseApplication):
@@ -26,7 +26,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from bot.app import create_app
+        from bot.web import create_app
         self.runtime.engine.dispose()  # never share a pool across a fork
         return create_app(runtime=self.runtime)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.xlsx_stream import StreamingWorkbook
+from bot.exports.xlsx_stream import StreamingWorkbook
 from storage.ledger import HEADERS, BranchLedger
 
 SUMMARY_HEADERS = ("支部编码", "支部名称", "应报任务", "已上报", "按时上报", "逾期未报",

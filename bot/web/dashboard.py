@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from sqlalchemy import select
 
-from bot.ledger_xlsx import write_ledger
-from handlers.bulletin import render_bulletin
+from bot.exports.ledger import write_ledger
+from handlers.commands.bulletin import render_bulletin
 from handlers.context import Actor
 from handlers.render import month_label
 from storage.bulletin import build_bulletin

@@ -1,0 +1,117 @@
+"""A calendar month, the period most of 支部通 runs on. One type for every
+layer, instead of slicing "YYYY-MM" strings: parse what people and
+operators write, label it as a secretary reads it, and step through months
+and quarters across year ends. Stored in the database as "YYYY-MM"
+(`str(month)`)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+_ISO = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")  # how operators write a month: 2027-03
+_LOOSE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*月?")  # 2027-3, 2027.03, 2027年3月
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    number: int  # 1–12
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= 12:
+            raise ValueError(f"month {self.number} is not 1–12")
+
+    # ---- making one -------------------------------------------------
+    @classmethod
+    def of(cls, day: date) -> "Month":
+        return cls(day.year, day.month)
+
+    @classmethod
+    def iso(cls, text: str) -> "Month":
+        """Exactly "YYYY-MM" (operators, URLs, the database); ValueError otherwise."""
+        match = _ISO.fullmatch(text or "")
+        if not match:
+            raise ValueError(f"“{text}” is not YYYY-MM")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def parse(cls, text: str) -> "Month | None":
+        """What people write: "2027-03", "2027.3", "2027年3月"; None if it is no month."""
+        match = _LOOSE.fullmatch((text or "").strip())
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            return None
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def referred(cls, number: int, today: date) -> "Month":
+        """The month "N月" means on `today`: the latest one not after this
+        month — "12月" in January is last December, "3月" in May this March."""
+        return cls(today.year if number <= today.month else today.year - 1, number)
+
+    # ---- showing it -------------------------------------------------
+    def __str__(self) -> str:
+        return f"{self.year}-{self.number:02d}"
+
+    @property
+    def label(self) -> str:
+        """2027年3月"""
+        return f"{self.year}年{self.number}月"
+
+    @property
+    def short(self) -> str:
+        """3月"""
+        return f"{self.number}月"
+
+    def item_label(self, number: int, current: "Month | None" = None) -> str:
+        """第2项 in the current month, 3月第2项 for any other."""
+        return f"第{number}项" if self == current else f"{self.short}第{number}项"
+
+    # ---- stepping ---------------------------------------------------
+    def shift(self, months: int) -> "Month":
+        index = self.year * 12 + self.number - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
+    def next(self) -> "Month":
+        return self.shift(1)
+
+    def previous(self) -> "Month":
+        return self.shift(-1)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.number, 1)
+
+    @property
+    def end(self) -> date:
+        """The first day after the month (ranges are [first_day, end))."""
+        return self.next().first_day
+
+    @property
+    def january(self) -> "Month":
+        return Month(self.year, 1)
+
+    # ---- quarters ---------------------------------------------------
+    @property
+    def quarter(self) -> int:
+        return (self.number - 1) // 3 + 1
+
+    @property
+    def quarter_first(self) -> "Month":
+        return Month(self.year, (self.quarter - 1) * 3 + 1)
+
+    @property
+    def quarter_last(self) -> "Month":
+        return self.quarter_first.shift(2)
+
+    @property
+    def ends_quarter(self) -> bool:
+        return self.number % 3 == 0
+
+    def __contains__(self, day: date) -> bool:
+        return self.first_day <= day < self.end
+
+
+def span(first: Month, last: Month) -> tuple[date, date]:
+    """[first day of `first`, first day after `last`)."""
+    return first.first_day, last.end
