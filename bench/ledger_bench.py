@@ -27,10 +27,11 @@ from bot.exports.ledger import write_ledger
 from handlers.pushes import active_branches
 from storage.db import make_engine, session_factory
 from storage.ledger import build_ledgers
+from storage.month import Month
 sessions = session_factory(make_engine(sys.argv[2]))
 t0 = time.perf_counter()
 with sessions() as s:
-    ledgers = build_ledgers(s, active_branches(s), "2027-01", "2027-12", date(2028, 1, 15))
+    ledgers = build_ledgers(s, active_branches(s), Month(2027, 1), Month(2027, 12), date(2028, 1, 15))
 t_query = time.perf_counter() - t0
 write_ledger(ledgers, sys.argv[3], "bench")
 total = time.perf_counter() - t0

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.wecom.inbound import Inbound
 from storage.models import COMMITTEE_TYPES, ORG_DEPARTMENT, REPORTING_ROLES, Member, Organization
 from storage.orgs import branches_under
-from storage.tasks import month_of
+from storage.month import Month
 
 ORG_ADMIN, COMMITTEE, REPORTER, MEMBER = "org_admin", "committee", "reporter", "member"
 
@@ -52,8 +52,16 @@ class Context:
     inbound_id: int | None = None
 
     @property
-    def month(self) -> str:
-        return month_of(self.now.date())
+    def month(self) -> Month:
+        return Month.of(self.now.date())
+
+    def month_named(self, number: int | None) -> Month:
+        """The month a command's "N月" means today (none: this month)."""
+        if number is None:
+            return self.month
+        if not 1 <= number <= 12:
+            raise CommandError(f"没有{number}月。")
+        return Month.referred(number, self.now.date())
 
     @cached_property
     def scope(self) -> list[Organization]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import cn2an
 
+from storage.month import Month
+
 # command name → spellings (Chinese first); longest spelling wins.
 ALIASES: dict[str, tuple[str, ...]] = {
     "help": ("帮助", "help", "菜单", "?"),
@@ -95,12 +97,9 @@ def _with_number(name: str, rest: str, rest_orig: str) -> Command:
     return Command(name, rest_orig, number, month, note)
 
 
-def parse_month(text: str) -> str | None:
-    """"2027-03", "2027.3", "2027年3月" → "2027-03"; None if it is no month."""
-    match = re.fullmatch(r"(\d{4})[-./年](\d{1,2})月?", normalise(text))
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        return None
-    return f"{match.group(1)}-{int(match.group(2)):02d}"
+def parse_month(text: str) -> Month | None:
+    """"2027-03", "2027.3", "2027年3月"; None if it is no month."""
+    return Month.parse(normalise(text))
 
 
 def to_int(text: str) -> int | None:

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.wecom.limits import CONTENT_LIMIT, split_message
-from handlers.render import day, month_label, task_label
+from handlers.render import day, task_label
 from handlers.render.sheet import render_sheet
 from storage.models import BRANCH, REPORTING_ROLES, CheckIn, Member, Organization
-from storage.tasks import TaskBook, month_of
+from storage.month import Month
+from storage.tasks import TaskBook
 from storage.workdays import next_workday
 
 REMIND_DAYS_BEFORE = (3, 1)
@@ -48,13 +49,13 @@ def active_branches(session: Session, codes: list[str] | None = None) -> list[Or
     return list(session.scalars(query.order_by(Organization.code)))
 
 
-def monthly_sheets(session: Session, month: str, today: date, codes: list[str] | None = None) -> list[dict]:
+def monthly_sheets(session: Session, month: Month, today: date, codes: list[str] | None = None) -> list[dict]:
     branches = active_branches(session, codes)
     book = TaskBook(session, month, branches)
     rows = []
     for branch in branches:
         body = render_sheet(branch.name, month, book.this_month(branch), book.owed(branch), today)
-        rows += to_branch(branch, "monthly-sheet", month, body)
+        rows += to_branch(branch, "monthly-sheet", str(month), body)
     return rows
 
 
@@ -63,7 +64,7 @@ def deadline_reminders(session: Session, today: date) -> list[dict]:
     branches = active_branches(session)
     horizon = max(today + timedelta(days=max(REMIND_DAYS_BEFORE)), next_workday(today))
     # Near a month's end the reminders reach into the next month too.
-    books = [TaskBook(session, m, branches) for m in sorted({month_of(today), month_of(horizon)})]
+    books = [TaskBook(session, m, branches) for m in sorted({Month.of(today), Month.of(horizon)})]
     rows = []
     for branch in branches:
         candidates = {bt.task.id: bt for book in books for bt in book.this_month(branch) + book.owed(branch)}
@@ -71,7 +72,7 @@ def deadline_reminders(session: Session, today: date) -> list[dict]:
             due = _reminders_due(bt.task.deadline, today)
             if bt.status == "reported" or not due:
                 continue
-            body = (f"**截止提醒**\n{branch.name}：{task_label(bt.task, '')}「{bt.task.title}」"
+            body = (f"**截止提醒**\n{branch.name}：{task_label(bt.task)}「{bt.task.title}」"
                     f"将于{day(bt.task.deadline)}截止，尚未上报。\n完成后请回复：完成 {_ref(bt.task, today)} 说明")
             rows += to_branch(branch, f"remind-{min(due)}d", f"task-{bt.task.id}", body)
     return rows
@@ -93,18 +94,18 @@ def overdue_escalations(session: Session, today: date) -> list[dict]:
     """The first working day after a deadline: the branch is told, and its
     committee's staff get one list of the branches late on that task."""
     branches = active_branches(session)
-    book = TaskBook(session, month_of(today), branches)
+    book = TaskBook(session, Month.of(today), branches)
     rows, late_by = [], {}
     for branch in branches:
         for bt in book.this_month(branch) + book.owed(branch):
             if not bt.overdue(today):
                 continue
-            body = (f"**逾期提醒**\n{branch.name}：{task_label(bt.task, '')}「{bt.task.title}」"
+            body = (f"**逾期提醒**\n{branch.name}：{task_label(bt.task)}「{bt.task.title}」"
                     f"已于{day(bt.task.deadline)}截止，尚未上报。请尽快完成并回复：完成 {_ref(bt.task, today)} 说明")
             rows += to_branch(branch, "overdue", f"task-{bt.task.id}", body)
             late_by.setdefault((branch.parent_id, bt.task.id), (bt.task, []))[1].append(branch)
     for (committee_id, task_id), (task, late) in late_by.items():
-        body = "\n".join([f"**逾期未报：{task_label(task, '')}「{task.title}」（截止{day(task.deadline)}）**"]
+        body = "\n".join([f"**逾期未报：{task_label(task)}「{task.title}」（截止{day(task.deadline)}）**"]
                          + [f"- {b.name}（{b.code}）" for b in late])
         for staff in _staff_of(session, committee_id):
             rows += to_member(staff, "overdue", f"task-{task_id}", body)
@@ -113,7 +114,7 @@ def overdue_escalations(session: Session, today: date) -> list[dict]:
 
 def _ref(task, today: date) -> str:
     """How to name the task in `完成 …` on `today`."""
-    return str(task.number) if task.month == month_of(today) else task_label(task, "")
+    return str(task.number) if task.month == str(Month.of(today)) else task_label(task)
 
 
 def _staff_of(session: Session, org_id: int | None) -> list[Member]:
@@ -130,28 +131,28 @@ def _mobile_without_checkin(session: Session, today: date) -> list[Member]:
 
 def mobile_reminders(session: Session, today: date) -> list[dict]:
     """The 20th: each mobile member not yet checked in this month."""
-    month, rows = month_of(today), []
+    month, rows = Month.of(today), []
     for member in _mobile_without_checkin(session, today):
         if member.wecom_userid:
-            body = (f"{member.name}同志，您好！本月（{month_label(month)}）您还没有报到。"
+            body = (f"{member.name}同志，您好！本月（{month.label}）您还没有报到。"
                     "请回复“签到”，也可以发送您的位置。")
-            rows += to_member(member, "checkin-reminder", month, body)
+            rows += to_member(member, "checkin-reminder", str(month), body)
     return rows
 
 
 def mobile_lists(session: Session, today: date) -> list[dict]:
     """The 25th: each secretary gets the mobile members not checked in."""
-    month, by_branch = month_of(today), {}
+    month, by_branch = Month.of(today), {}
     for member in _mobile_without_checkin(session, today):
         by_branch.setdefault(member.org_id, []).append(member)
     rows = []
     for branch_id, members in by_branch.items():
         names = "、".join(f"{m.name}（{m.outflow_city or '流入地未填'}）" for m in members)
-        body = f"**流动党员报到情况**\n{month_label(month)}尚未报到的流动党员：{names}。请主动联系。"
+        body = f"**流动党员报到情况**\n{month.label}尚未报到的流动党员：{names}。请主动联系。"
         for secretary in session.scalars(select(Member).where(
                 Member.org_id == branch_id, Member.active, Member.role == REPORTING_ROLES[0],
                 Member.wecom_userid.is_not(None))):
-            rows += to_member(secretary, "mobile-list", month, body)
+            rows += to_member(secretary, "mobile-list", str(month), body)
     return rows
 
 

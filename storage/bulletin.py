@@ -10,8 +10,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.ledger import month_range
 from storage.models import REPORTING_ROLES, CheckIn, Meeting, Member, Organization, Report, Task
+from storage.month import Month, span
 from storage.orgs import targets
 
 MONTHLY_MEETINGS = ("支委会", "党小组会")
@@ -34,7 +34,7 @@ class BranchScore:
 
 @dataclass
 class Bulletin:
-    month: str
+    month: Month
     branches: list[BranchScore]
     committees: list[tuple[Organization, int, int]]  # (committee, on time, due)
     not_checked_in: list[tuple[Member, Organization]]
@@ -42,9 +42,9 @@ class Bulletin:
     points: dict[int, int]
 
 
-def build_bulletin(session: Session, branches: list[Organization], month: str, today: date) -> Bulletin:
-    start, end = month_range(month, month)
-    tasks = session.scalars(select(Task).where(Task.month == month).order_by(Task.number)).all()
+def build_bulletin(session: Session, branches: list[Organization], month: Month, today: date) -> Bulletin:
+    start, end = span(month, month)
+    tasks = session.scalars(select(Task).where(Task.month == str(month)).order_by(Task.number)).all()
     first_report = {(task_id, branch_id): at for task_id, branch_id, at in session.execute(
         select(Report.task_id, Report.branch_id, func.min(Report.received_at))
         .where(Report.task_id.in_([t.id for t in tasks])).group_by(Report.task_id, Report.branch_id))}
@@ -74,22 +74,21 @@ def build_bulletin(session: Session, branches: list[Organization], month: str, t
     return Bulletin(month, scores, _committees(session, scores), not_checked, zero, points)
 
 
-def _meeting_kinds(session: Session, month: str) -> dict[int, dict[str, set[str]]]:
-    """branch id → meeting kind → months (YYYY-MM) it was held in, this quarter."""
-    quarter_first = (int(month[5:]) - 1) // 3 * 3 + 1
-    start, end = month_range(f"{month[:4]}-{quarter_first:02d}", month)
-    held: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+def _meeting_kinds(session: Session, month: Month) -> dict[int, dict[str, set[Month]]]:
+    """branch id → meeting kind → months it was held in, this quarter."""
+    start, end = span(month.quarter_first, month)
+    held: dict[int, dict[str, set[Month]]] = defaultdict(lambda: defaultdict(set))
     for branch_id, kind, day in session.execute(select(Meeting.branch_id, Meeting.kind, Meeting.held_on)
                                                 .where(Meeting.held_on >= start, Meeting.held_on < end)):
-        held[branch_id][kind].add(day.strftime("%Y-%m"))
+        held[branch_id][kind].add(Month.of(day))
     return held
 
 
-def _missing(held: dict[str, set[str]], month: str) -> list[str]:
+def _missing(held: dict[str, set[Month]], month: Month) -> list[str]:
     """三会一课 quota: 支委会 and 党小组会 each month; 党员大会 and 党课 each quarter
     (judged in the quarter's last month)."""
     missing = [kind for kind in MONTHLY_MEETINGS if month not in held.get(kind, set())]
-    if int(month[5:]) % 3 == 0:
+    if month.ends_quarter:
         missing += [f"{kind}（本季度）" for kind in QUARTERLY_MEETINGS if not held.get(kind)]
     return missing
 
@@ -99,14 +98,14 @@ def _members(session: Session, branch_ids: list[int]) -> list[Member]:
                                 .order_by(Member.org_id, Member.id)))
 
 
-def _points(session: Session, month: str, start: date, end: date) -> dict[int, int]:
+def _points(session: Session, month: Month, start: date, end: date) -> dict[int, int]:
     """Taking part: a check-in day 1, a report sent 2, a meeting logged 1."""
     points: dict[int, int] = defaultdict(int)
     for member_id, n in session.execute(select(CheckIn.member_id, func.count()).where(
             CheckIn.day >= start, CheckIn.day < end).group_by(CheckIn.member_id)):
         points[member_id] += n
     for member_id, n in session.execute(select(Report.member_id, func.count()).join(Task, Report.task_id == Task.id)
-                                        .where(Task.month == month).group_by(Report.member_id)):
+                                        .where(Task.month == str(month)).group_by(Report.member_id)):
         points[member_id] += 2 * n
     for member_id, n in session.execute(select(Meeting.member_id, func.count()).where(
             Meeting.held_on >= start, Meeting.held_on < end).group_by(Meeting.member_id)):

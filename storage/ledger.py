@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import (Assignment, CheckIn, Evidence, Meeting, Member, Organization,
                             Report, Task)
+from storage.month import Month, span
 from storage.orgs import targets
 from storage.tasks import REPORTED, RETURNED
 
@@ -47,20 +48,14 @@ def fmt(moment: datetime | date | None) -> str:
     return str(moment)[:16]
 
 
-def month_range(first: str, last: str) -> tuple[date, date]:
-    """First day of `first`, first day after `last` (months as YYYY-MM)."""
-    y, m = int(last[:4]), int(last[5:])
-    return date(int(first[:4]), int(first[5:]), 1), date(y + m // 12, m % 12 + 1, 1)
-
-
-def build_ledgers(session: Session, branches: list[Organization], first: str, last: str,
+def build_ledgers(session: Session, branches: list[Organization], first: Month, last: Month,
                   today: date) -> list[BranchLedger]:
-    start, end = month_range(first, last)
+    start, end = span(first, last)
     [b.id for b in branches]
     # Plain rows throughout: a county-year is ~100,000 records, and ORM
     # objects would cost more than writing the workbook.
     run = session.connection().execute
-    tasks = run(select(Task.__table__).where(Task.month >= first, Task.month <= last)
+    tasks = run(select(Task.__table__).where(Task.month >= str(first), Task.month <= str(last))
                 .order_by(Task.month, Task.number)).all()
     task_ids = [t.id for t in tasks]
     names = dict(run(select(Member.id, Member.name)).all())

@@ -4,7 +4,6 @@ states in two queries, so a sheet for 10,000 branches costs no more queries
 than a sheet for one."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,6 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.models import Assignment, Organization, Task
+from storage.month import Month
 from storage.orgs import targets
 
 OPEN, REPORTED, RETURNED = "open", "reported", "returned"
@@ -27,21 +27,15 @@ class BranchTask:
         return self.status != REPORTED and self.task.deadline < today
 
 
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")  # how operators write a month: 2027-03
-
-
-def month_of(day: date) -> str:
-    return f"{day.year}-{day.month:02d}"
-
-
 class TaskBook:
     """The tasks of `month` and of the earlier months of its year, with the
     state of each for the branches asked about."""
 
-    def __init__(self, session: Session, month: str, branches: list[Organization] | None = None):
-        self.month, self.first_day = month, date(int(month[:4]), int(month[5:]), 1)
+    def __init__(self, session: Session, month: Month, branches: list[Organization] | None = None):
+        self.month, self.first_day = str(month), month.first_day
         # Plain rows, not ORM objects: read-only here, and several times cheaper.
-        self.tasks = session.connection().execute(_YEAR_TASKS, {"first": f"{month[:4]}-01", "last": month}).all()
+        self.tasks = session.connection().execute(_YEAR_TASKS, {"first": str(month.january),
+                                                                "last": self.month}).all()
         params = {"task_ids": [t.id for t in self.tasks]}
         query = _STATES
         if branches is not None and len(branches) < 500:
@@ -79,12 +73,12 @@ _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Ta
                .order_by(Task.month, Task.number))
 
 
-def branch_tasks(session: Session, branch: Organization, month: str) -> list[BranchTask]:
+def branch_tasks(session: Session, branch: Organization, month: Month) -> list[BranchTask]:
     return TaskBook(session, month, [branch]).this_month(branch)
 
 
-def find_task(session: Session, month: str, number: int) -> Task | None:
-    return session.scalar(select(Task).where(Task.month == month, Task.number == number))
+def find_task(session: Session, month: Month, number: int) -> Task | None:
+    return session.scalar(select(Task).where(Task.month == str(month), Task.number == number))
 
 
 def status_of(session: Session, task: Task, branch: Organization) -> str:

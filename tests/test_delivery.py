@@ -11,6 +11,7 @@ from bot.wecom.client import WeComClient
 from handlers import pushes
 from storage.db import transaction
 from storage.models import Delivery, Event, Organization
+from storage.month import Month
 from storage.outbox import enqueue
 from tests.conftest import no_sleep
 
@@ -19,7 +20,7 @@ BRANCHES = 36  # in the sample county
 
 def queue_sheets(rt, month="2026-11", codes=None):
     with transaction(rt.sessions) as s:
-        return enqueue(s, pushes.monthly_sheets(s, month, rt.clock.today(), codes), rt.clock.now())
+        return enqueue(s, pushes.monthly_sheets(s, Month.iso(month), rt.clock.today(), codes), rt.clock.now())
 
 
 def sheets_received(standin):

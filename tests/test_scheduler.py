@@ -181,10 +181,11 @@ def test_push_date_refuses_a_day_outside_the_month(wired, capsys):
 
 
 def test_a_quarterly_duty_is_carried_and_reminded_until_the_quarters_end(wired, standin, worker):
+    from storage.month import Month
     from storage.tasks import TaskBook
     with wired.sessions() as s:
         branch = s.scalar(select(Organization).where(Organization.code == "ZB0002"))
-        owed = [bt.task.title for bt in TaskBook(s, "2027-03", [branch]).owed(branch)]
+        owed = [bt.task.title for bt in TaskBook(s, Month(2027, 3), [branch]).owed(branch)]
     assert "召开支部党员大会" in owed  # January's duty, due 31 March, still on March's sheet
     assert "召开支部委员会会议" not in owed  # a past monthly duty is not piled up
     live(wired, Scheduler(wired, worker), date(2027, 3, 30), date(2027, 3, 30))

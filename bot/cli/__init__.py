@@ -11,6 +11,7 @@ from typing import Callable
 from bot.config import ConfigError, load_config
 from bot.runtime import Runtime
 from storage.db import upgrade
+from storage.month import Month
 from storage.importers.plan_read import PlanError
 from storage.importers.roster_read import RosterError
 
@@ -78,11 +79,11 @@ class UsageError(Exception):
     """A bad argument the operator can correct; shown as written."""
 
 
-def month_arg(text: str | None, default: str, flag: str) -> str:
+def month_arg(text: str | None, default: Month, flag: str) -> Month:
     """A YYYY-MM argument, or `default` when it was not given."""
-    from storage.tasks import MONTH
     if text is None:
         return default
-    if not MONTH.fullmatch(text):
-        raise UsageError(f"{flag}“{text}”无效，应为 YYYY-MM，如 2027-03")
-    return text
+    try:
+        return Month.iso(text)
+    except ValueError:
+        raise UsageError(f"{flag}“{text}”无效，应为 YYYY-MM，如 2027-03") from None

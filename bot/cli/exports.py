@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cli import UsageError, command, month_arg
 from storage.ledger import build_ledgers
-from storage.tasks import month_of
+from storage.month import Month
 
 
 def _ledger_args(parser) -> None:
@@ -19,8 +19,8 @@ def ledger(runtime, args) -> None:
     from bot.exports.ledger import write_ledger
     from handlers.pushes import active_branches
     today = runtime.clock.today()
-    last = month_arg(args.last, month_of(today), "--to")
-    first = month_arg(args.first, f"{last[:4]}-01", "--from")
+    last = month_arg(args.last, Month.of(today), "--to")
+    first = month_arg(args.first, last.january, "--from")
     if first > last:
         raise UsageError(f"--from {first} 晚于 --to {last}")
     if not args.output.endswith(".xlsx"):
@@ -52,15 +52,14 @@ def bulletin(runtime, args) -> None:
     from storage.outbox import enqueue
     from sqlalchemy import select
     today = runtime.clock.today()
-    last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
-    month = month_arg(args.month, last_month, "--month")
+    month = month_arg(args.month, Month.of(today).previous(), "--month")
     with transaction(runtime.sessions) as session:
         branches = active_branches(session)
         data = build_bulletin(session, branches, month, today)
         issuer = session.scalar(select(Organization.name).where(Organization.type == ORG_DEPARTMENT)) or "组织部"
         text = render_bulletin(data, issuer)
         if args.send:
-            queued = enqueue(session, [r for b in branches for r in to_branch(b, "bulletin", month, text)],
+            queued = enqueue(session, [r for b in branches for r in to_branch(b, "bulletin", str(month), text)],
                              runtime.clock.now())
     print(text)
     if args.output:

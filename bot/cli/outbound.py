@@ -10,7 +10,7 @@ from handlers import pushes
 from storage.db import transaction
 from storage.models import Delivery
 from storage.outbox import FAILED, PENDING, enqueue, failed
-from storage.tasks import month_of
+from storage.month import Month
 
 
 def _push_args(parser) -> None:
@@ -35,7 +35,7 @@ def send_pending(runtime) -> tuple[int, int]:
 
 @command("push-monthly", "推送月度重点工作提醒单 push the monthly reminder sheets", _push_args)
 def push_monthly(runtime, args) -> None:
-    month, today = month_arg(args.month, month_of(runtime.clock.today()), "--month"), runtime.clock.today()
+    month, today = month_arg(args.month, Month.of(runtime.clock.today()), "--month"), runtime.clock.today()
     with transaction(runtime.sessions) as session:
         rows = pushes.monthly_sheets(session, month, today, args.branch)
         if args.branch and not rows:
@@ -100,9 +100,9 @@ def push_date(runtime, args) -> None:
     from datetime import date
 
     from storage.models import PushDate
-    month = month_arg(args.month, month_of(runtime.clock.today()), "--month")
+    month = month_arg(args.month, Month.of(runtime.clock.today()), "--month")
     with transaction(runtime.sessions) as session:
-        row = session.get(PushDate, month)
+        row = session.get(PushDate, str(month))
         if args.clear:
             if row:
                 session.delete(row)
@@ -112,10 +112,10 @@ def push_date(runtime, args) -> None:
             day = date.fromisoformat(args.on)
         except ValueError:
             raise UsageError(f"日期“{args.on}”无效，应为 YYYY-MM-DD") from None
-        if month_of(day) != month:
+        if day not in month:
             raise UsageError(f"{day} 不在 {month} 内")
         if row is None:
-            session.add(PushDate(month=month, day=day, received_at=runtime.clock.now()))
+            session.add(PushDate(month=str(month), day=day, received_at=runtime.clock.now()))
         else:
             row.day = day
     print(f"{month} 提醒单将于 {day} {runtime.config['scheduler.monthly_push_time']} 推送")

@@ -14,7 +14,7 @@ from storage.db import transaction
 from storage.models import Event, JobRun, PushDate
 from storage.insert_ignore import insert_ignore
 from storage.outbox import enqueue
-from storage.tasks import month_of
+from storage.month import Month
 from storage.workdays import first_workday, is_known_year, is_workday
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
     chose for it (a make-up workday the holiday data does not know)."""
     now = runtime.clock.now()
     today = today or now.date()
-    month, queued, workday = month_of(today), {}, is_workday(today)
+    month, queued, workday = Month.of(today), {}, is_workday(today)
     with runtime.sessions() as session:
         if not workday and push_day(session, today) != today:
             return {}
@@ -40,7 +40,7 @@ def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
             _event(session, now, "holiday-data", f"节假日数据不含 {today.year} 年，按周一至周五推送；"
                    "如需调整：python -m bot push-date --month YYYY-MM --on YYYY-MM-DD")
         first = push_day(session, today)
-        if today >= first and claim_run(session, "monthly-sheet", month, now):
+        if today >= first and claim_run(session, "monthly-sheet", str(month), now):
             if today > first:
                 _event(session, now, "missed-run", f"{month} 提醒单应于 {first} 推送，补推于 {today}")
             queued["monthly-sheet"] = enqueue(session, pushes.monthly_sheets(session, month, today), now)
@@ -50,9 +50,9 @@ def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
             queued["reminders"] = enqueue(session, pushes.deadline_reminders(session, today), now)
             queued["overdue"] = enqueue(session, pushes.overdue_escalations(session, today), now)
             queued["delivery-failures"] = enqueue(session, pushes.failure_digest(session, today), now)
-        if today.day >= 20 and claim_run(session, "checkin-reminder", month, now):
+        if today.day >= 20 and claim_run(session, "checkin-reminder", str(month), now):
             queued["checkin-reminder"] = enqueue(session, pushes.mobile_reminders(session, today), now)
-        if today.day >= 25 and claim_run(session, "mobile-list", month, now):
+        if today.day >= 25 and claim_run(session, "mobile-list", str(month), now):
             queued["mobile-list"] = enqueue(session, pushes.mobile_lists(session, today), now)
     if queued:
         log.info("daily run %s queued %s", today, queued)
@@ -61,7 +61,7 @@ def run_daily(runtime: Runtime, today: date | None = None) -> dict[str, int]:
 
 def push_day(session: Session, today: date) -> date:
     """The day this month's sheet is due: staff's override, else the first working day."""
-    override = session.get(PushDate, month_of(today))
+    override = session.get(PushDate, str(Month.of(today)))
     return override.day if override else first_workday(today.year, today.month)
 
 

@@ -16,13 +16,13 @@ from sqlalchemy import select
 from bot.exports.ledger import write_ledger
 from handlers.commands.bulletin import render_bulletin
 from handlers.context import Actor
-from handlers.render import month_label
 from storage.bulletin import build_bulletin
 from storage.ledger import build_ledgers
 from storage.models import Event, Lease, Member
 from storage.orgs import branches_under
 from storage.outbox import failed
-from storage.tasks import MONTH, REPORTED, TaskBook, month_of
+from storage.month import Month
+from storage.tasks import REPORTED, TaskBook
 from storage.workdays import unknown_years
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
@@ -50,11 +50,14 @@ def _staff(session):
     return actor
 
 
-def _month(name: str, default: str) -> str:
-    value = request.args.get(name) or default
-    if not MONTH.fullmatch(value):
+def _month(name: str, default: Month) -> Month:
+    value = request.args.get(name)
+    if not value:
+        return default
+    try:
+        return Month.iso(value)
+    except ValueError:
         abort(Response(f"月份“{value}”无效，应为 YYYY-MM", 400))
-    return value
 
 
 @blueprint.get("/")
@@ -63,7 +66,7 @@ def overview():
     now = runtime.clock.now()
     with runtime.sessions() as session:
         actor = _staff(session)
-        scope, month = branches_under(session, actor.unit), month_of(now.date())
+        scope, month = branches_under(session, actor.unit), Month.of(now.date())
         book = TaskBook(session, month, scope)
         progress = []
         for branch in scope:
@@ -78,7 +81,7 @@ def overview():
         failures = [d for d in failed(session) if d.target in codes or d.target in userids]
         events = session.scalars(select(Event).order_by(Event.id.desc()).limit(30)).all()
         lease = session.get(Lease, "scheduler")
-        return render_template("dashboard.html", unit=actor.unit, month_label=month_label(month),
+        return render_template("dashboard.html", unit=actor.unit, month_label=month.label,
                                progress=progress, failed=failures, events=events, event_names=EVENT_NAMES, lease=lease,
                                lease_alive=bool(lease and lease.expires_at > now),
                                unknown_years=unknown_years())
@@ -88,8 +91,8 @@ def overview():
 def ledger():
     runtime = current_app.extensions["zhibu"]
     today = runtime.clock.today()
-    last = _month("to", month_of(today))
-    first = _month("from", f"{last[:4]}-01")
+    last = _month("to", Month.of(today))
+    first = _month("from", last.january)
     with runtime.sessions() as session:
         actor = _staff(session)
         ledgers = build_ledgers(session, branches_under(session, actor.unit), first, last, today)
@@ -105,7 +108,7 @@ def ledger():
 def bulletin():
     runtime = current_app.extensions["zhibu"]
     today = runtime.clock.today()
-    month = _month("month", month_of(today))
+    month = _month("month", Month.of(today))
     with runtime.sessions() as session:
         actor = _staff(session)
         text = render_bulletin(build_bulletin(session, branches_under(session, actor.unit), month, today),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
 from handlers.parse import Command, normalise, parse_month
 from handlers.pushes import to_branch
-from handlers.render import fit, month_label
+from handlers.render import fit
 from storage.bulletin import Bulletin, build_bulletin
 from storage.outbox import enqueue
 
@@ -14,7 +14,7 @@ SHOWN = 10
 
 
 def render_bulletin(b: Bulletin, issuer: str) -> str:
-    lines = [f"**{issuer}关于{month_label(b.month)}基层党建重点工作完成情况的通报**", "",
+    lines = [f"**{issuer}关于{b.month.label}基层党建重点工作完成情况的通报**", "",
              "**按时完成率（前{}名）**".format(min(SHOWN, len(b.branches)))]
     lines += [f"{i}. {s.branch.name}：按时完成 {s.on_time}/{s.due}" for i, s in enumerate(b.branches[:SHOWN], 1)]
     if b.committees:
@@ -45,7 +45,7 @@ def bulletin(cmd: Command, ctx: Context) -> str:
         raise CommandError("用法：通报 2027-03（加“发送”则发到各支部群：通报 2027-03 发送）")
     body = render_bulletin(build_bulletin(ctx.session, ctx.scope, month, ctx.now.date()), ctx.actor.unit.name)
     if send:
-        rows = [r for b in ctx.scope for r in to_branch(b, "bulletin", month, body)]
+        rows = [r for b in ctx.scope for r in to_branch(b, "bulletin", str(month), body)]
         new = enqueue(ctx.session, rows, ctx.now)
-        return f"{month_label(month)}通报已安排发送到 {len(ctx.scope)} 个支部群" + ("" if new else "（此前已发送）") + "。"
+        return f"{month.label}通报已安排发送到 {len(ctx.scope)} 个支部群" + ("" if new else "（此前已发送）") + "。"
     return fit(body.replace("**", ""))

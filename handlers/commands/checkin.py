@@ -1,8 +1,6 @@
 """签到 and location messages: a mobile member keeps in touch."""
 from __future__ import annotations
 
-from datetime import date
-
 from handlers.context import Context
 from handlers.parse import Command
 from handlers.render import moment
@@ -16,10 +14,7 @@ def checkin(cmd: Command, ctx: Context) -> str:
     note = "" if is_location else cmd.rest
     first = record_checkin(ctx.session, ctx.actor.member.id, ctx.now, note[:500],
                            inbound.latitude, inbound.longitude, inbound.label)
-    today = ctx.now.date()
-    month_start = today.replace(day=1)
-    next_month = date(today.year + today.month // 12, today.month % 12 + 1, 1)
-    count, last = month_checkins(ctx.session, ctx.actor.member.id, month_start, next_month)
+    count, last = month_checkins(ctx.session, ctx.actor.member.id, ctx.month.first_day, ctx.month.end)
     where = f"（位置：{inbound.label}）" if is_location and inbound.label else ""
     head = f"签到成功{where}，时间 {moment(ctx.now)}。" if first else "今天已经签到过了，不用重复签到。"
     return f"{head}\n本月已签到 {count} 天，最近一次 {moment(last)}。"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
 from handlers.parse import Command
 from handlers.pushes import to_branch
-from handlers.render import day, fit, month_label, moment
+from handlers.render import day, fit, moment
 from storage.models import Task
+from storage.month import Month
 from storage.orgs import targets
 from storage.outbox import enqueue
 from storage.reports import current_report, return_report
@@ -18,10 +19,10 @@ STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报"}
 def _staff_task(cmd: Command, ctx: Context, usage: str) -> Task:
     if cmd.number is None:
         raise CommandError(f"用法：{usage}")
-    month = f"{ctx.month[:4]}-{cmd.month:02d}" if cmd.month else ctx.month
+    month = ctx.month_named(cmd.month)
     task = find_task(ctx.session, month, cmd.number)
     if task is None:
-        raise CommandError(f"没有{int(month[5:])}月第{cmd.number}项任务。发送“进度”查看。")
+        raise CommandError(f"没有{month.item_label(cmd.number)}任务。发送“进度”查看。")
     return task
 
 
@@ -38,7 +39,7 @@ def progress_of_branches(cmd: Command, ctx: Context) -> str:
         rows.append((done / len(mine) if mine else 1.0, -overdue, branch, done, len(mine), overdue))
     rows.sort(key=lambda r: (r[0], r[1], r[2].code))
     total_done, total = sum(r[3] for r in rows), sum(r[4] for r in rows)
-    lines = [f"{ctx.actor.unit.name}：{month_label(ctx.month)}共 {len(rows)} 个支部，"
+    lines = [f"{ctx.actor.unit.name}：{ctx.month.label}共 {len(rows)} 个支部，"
              f"完成 {total_done}/{total} 项"]
     for _, _, branch, done, count, overdue in rows:
         late = f"，逾期{overdue}" if overdue else ""
@@ -49,7 +50,7 @@ def progress_of_branches(cmd: Command, ctx: Context) -> str:
 def progress_of_task(cmd: Command, ctx: Context) -> str:
     """进度 N：第N项在下属各支部的完成情况，未完成的在前"""
     task = _staff_task(cmd, ctx, "进度 N")
-    book = TaskBook(ctx.session, task.month, ctx.scope)
+    book = TaskBook(ctx.session, Month.iso(task.month), ctx.scope)
     states = [(b, book.status(task, b)) for b in ctx.scope if targets(task, b)]
     if not states:
         raise CommandError(f"第{task.number}项不涉及你下属的支部。")
@@ -68,7 +69,7 @@ def chase(cmd: Command, ctx: Context) -> str:
     """催办 N：提醒尚未上报第N项的支部（每个支部每天至多一次）"""
     ctx.require(ORG_ADMIN, COMMITTEE, what="催办（组织部和党委可以）")
     task = _staff_task(cmd, ctx, "催办 N")
-    book = TaskBook(ctx.session, task.month, ctx.scope)
+    book = TaskBook(ctx.session, Month.iso(task.month), ctx.scope)
     late = [b for b in ctx.scope if targets(task, b) and book.status(task, b) != REPORTED]
     if not late:
         return f"第{task.number}项「{task.title}」各支部都已上报，无需催办。"

@@ -59,8 +59,8 @@ def publish(cmd: Command, ctx: Context) -> str:
         # A committee's "all" or 领域 means its own branches: pin them down.
         task_probe = Task(target_kind=kind, target_values=",".join(values))
         kind, values = "codes", tuple(b.code for b in ctx.scope if targets(task_probe, b))
-    task = Task(natural_key=f"chat:{ctx.inbound.dedupe_key}"[:300], month=ctx.month,
-                number=next_number(ctx.session, ctx.month), title=item.title, deadline=item.deadline,
+    task = Task(natural_key=f"chat:{ctx.inbound.dedupe_key}"[:300], month=str(ctx.month),
+                number=next_number(ctx.session, str(ctx.month)), title=item.title, deadline=item.deadline,
                 target_kind=kind, target_values=",".join(values), evidence=None,
                 note=item.content or None, recurring=False, issuer=ctx.actor.unit.name,
                 issuer_org_id=ctx.actor.unit.id, created_by=ctx.actor.member.id, received_at=ctx.now)

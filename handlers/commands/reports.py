@@ -17,12 +17,9 @@ def _task_for(cmd: Command, ctx: Context, usage: str) -> Task:
     if cmd.number is None:
         raise CommandError(f"用法：{usage}")
     branch = ctx.actor.branch
-    year, this_month = int(ctx.month[:4]), int(ctx.month[5:])
-    month = cmd.month or this_month
-    if month > this_month:
-        year -= 1  # "12月第2项" in January means last December
-    task = find_task(ctx.session, f"{year}-{month:02d}", cmd.number)
-    label = f"{month}月第{cmd.number}项" if cmd.month else f"第{cmd.number}项"
+    month = ctx.month_named(cmd.month)
+    task = find_task(ctx.session, month, cmd.number)
+    label = month.item_label(cmd.number, None if cmd.month else month)
     if task is None or not targets(task, branch):
         raise CommandError(f"本支部没有{label}任务。发送“任务”查看编号。")
     return task

@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers.context import CommandError, Context
 from handlers.commands.org import progress_of_branches
 from handlers.parse import Command, parse_month
-from handlers.render import day, fit, month_label
+from handlers.render import day, fit, task_label
 from handlers.render.sheet import render_sheet
 from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
 
@@ -19,7 +19,7 @@ def tasks(cmd: Command, ctx: Context) -> str:
     book = TaskBook(ctx.session, ctx.month, [branch])
     mine, owed = book.this_month(branch), book.owed(branch)
     today = ctx.now.date()
-    lines = [f"{branch.name} {month_label(ctx.month)}任务："]
+    lines = [f"{branch.name} {ctx.month.label}任务："]
     for bt in mine:
         flag = "（已逾期）" if bt.overdue(today) else ""
         lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline)}｜"
@@ -27,7 +27,7 @@ def tasks(cmd: Command, ctx: Context) -> str:
     if not mine:
         lines.append("本月暂无任务。")
     for bt in owed:
-        lines.append(f"{int(bt.task.month[5:])}月第{bt.task.number}项 {bt.task.title}｜"
+        lines.append(f"{task_label(bt.task)} {bt.task.title}｜"
                      f"截止{day(bt.task.deadline)}｜{STATUS[bt.status]}")
     lines.append("上报：完成 N 说明")
     return fit("\n".join(lines))
@@ -51,7 +51,7 @@ def progress(cmd: Command, ctx: Context) -> str:
     branch = ctx.actor.branch
     mine = branch_tasks(ctx.session, branch, ctx.month)
     done = sum(bt.status == REPORTED for bt in mine)
-    lines = [f"{branch.name} {month_label(ctx.month)}：已完成 {done}/{len(mine)} 项"]
+    lines = [f"{branch.name} {ctx.month.label}：已完成 {done}/{len(mine)} 项"]
     today = ctx.now.date()
     lines += [f"{bt.task.number}. {bt.task.title}：{STATUS[bt.status]}"
               f"{'（已逾期）' if bt.overdue(today) else ''}" for bt in mine if bt.status != REPORTED]

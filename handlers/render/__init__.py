@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from storage.month import Month
+
 WEEKDAYS = "一二三四五六日"
 REPLY_LIMIT = 2048  # bytes: WeCom's text message limit
 
@@ -15,11 +17,6 @@ def day(d: date) -> str:
 def moment(dt: datetime) -> str:
     """11月16日 10:17"""
     return f"{dt.month}月{dt.day}日 {dt:%H:%M}"
-
-
-def month_label(month: str) -> str:
-    """2027-03 → 2027年3月"""
-    return f"{month[:4]}年{int(month[5:])}月"
 
 
 def fit(text: str, limit: int = REPLY_LIMIT) -> str:
@@ -36,7 +33,6 @@ def fit(text: str, limit: int = REPLY_LIMIT) -> str:
     return "\n".join(kept) + tail
 
 
-def task_label(task, current_month: str) -> str:
-    """第3项 this month; 10月第2项 for an earlier month's task."""
-    prefix = "" if task.month == current_month else f"{int(task.month[5:])}月"
-    return f"{prefix}第{task.number}项"
+def task_label(task, current: Month | None = None) -> str:
+    """第3项 in the current month; 10月第2项 for any other (or with no current)."""
+    return Month.iso(task.month).item_label(task.number, current)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from handlers.render import day, month_label
+from handlers.render import day, task_label
+from storage.month import Month
 from storage.tasks import RETURNED, BranchTask
 
 MOBILE_CHECKIN_TITLE = "流动党员每月报到"
 
 
-def render_sheet(branch_name: str, month: str, tasks: list[BranchTask],
+def render_sheet(branch_name: str, month: Month, tasks: list[BranchTask],
                  owed: list[BranchTask], today: date) -> str:
     one_off = [bt for bt in tasks if not bt.task.recurring]
     recurring = [bt for bt in tasks if bt.task.recurring]
-    lines = [f"**{month_label(month)}重点工作提醒单**", f"{branch_name}", ""]
+    lines = [f"**{month.label}重点工作提醒单**", f"{branch_name}", ""]
     lines.append("**本月重点任务**" if one_off else "本月无新的重点任务。")
     lines += [_task_line(bt) for bt in one_off]
     if recurring:
@@ -30,7 +31,7 @@ def render_sheet(branch_name: str, month: str, tasks: list[BranchTask],
 
 def _task_line(bt: BranchTask, with_month: bool = False, today: date | None = None) -> str:
     task = bt.task
-    label = f"{int(task.month[5:])}月第{task.number}项" if with_month else f"{task.number}."
+    label = task_label(task) if with_month else f"{task.number}."
     parts = [f"{label} {task.title}", f"截止{day(task.deadline)}"]
     if task.evidence:
         parts.append(f"需报：{task.evidence}")
