@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.insert_ignore import insert_ignore
-from storage.models import CheckIn
+from storage.models import CheckIn, Member
 
 
 def record_checkin(session: Session, member_id: int, now: datetime, note: str = "",
@@ -27,3 +27,10 @@ def month_checkins(session: Session, member_id: int, first_day: date, next_first
 
 _MONTH = select(func.count(CheckIn.id), func.max(CheckIn.received_at)).where(
     CheckIn.member_id == bindparam("member_id"), CheckIn.day >= bindparam("first"), CheckIn.day < bindparam("next"))
+
+
+def mobile_without_checkin(session: Session, first_day: date, today: date) -> list[Member]:
+    """Active mobile members (流动党员) with no check-in from `first_day` to `today`."""
+    checked = select(CheckIn.member_id).where(CheckIn.day >= first_day, CheckIn.day <= today)
+    return list(session.scalars(select(Member).where(
+        Member.is_mobile, Member.active, Member.id.not_in(checked)).order_by(Member.org_id, Member.id)))

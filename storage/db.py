@@ -49,8 +49,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (Alembic)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (Alembic), or to `revision`."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
@@ -58,7 +58,7 @@ def upgrade(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
 
 def schema_version(engine: Engine) -> str | None:

@@ -44,3 +44,7 @@ def holder_is_dead(holder: str) -> bool:
 def release(session: Session, name: str, holder: str, now: datetime) -> None:
     session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
                     .values(expires_at=now - timedelta(seconds=1)))
+
+
+def lease_of(session: Session, name: str) -> Lease | None:
+    return session.get(Lease, name)

@@ -44,10 +44,7 @@ class Organization(Base):
     type: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     category: Mapped[str | None] = mapped_column(String(16))
-    robot_key: Mapped[str | None] = mapped_column(String(128))
-    chat_id: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -75,7 +72,6 @@ class Member(Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     joined_on: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -206,19 +202,37 @@ class InboundMessage(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Address(Base):
+    """Where an owner is reached: a branch group's robot key or app chat id, a
+    member's WeCom id, a log file … `owner` is an audience key ("org:ZB0001",
+    "member:u700001"), `kind` names the channel that serves it. A new kind of
+    channel needs rows, not a migration. `last_error` is the outcome of the
+    last failed send, shown to staff until a send succeeds."""
+    __tablename__ = "addresses"
+    __table_args__ = (UniqueConstraint("owner", "kind", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(96), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Delivery(Base):
-    """The outbox: one row per (target, purpose, period), sent exactly once."""
+    """The outbox: one row per (target, purpose, period), sent exactly once.
+    `target` is the audience ("org:ZB0001", "member:u700001"); which channel
+    and address carried it is filled in when it is sent."""
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("target", "purpose", "period"),
                       Index("ix_deliveries_due", "state", "due_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    target: Mapped[str] = mapped_column(String(64))  # branch code or userid
+    target: Mapped[str] = mapped_column(String(96))
     purpose: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(32))
-    channel: Mapped[str] = mapped_column(String(16))  # robot | appchat | user
-    address: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
-    msg_format: Mapped[str] = mapped_column(String(16), default="markdown")
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(DateTime)

@@ -3,26 +3,52 @@
 twice needs a row claimed twice — which the compare-and-set claim forbids."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterable
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.addresses import member_owner, org_owner
 from storage.insert_ignore import insert_ignore
 from storage.leases import holder_is_dead
-from storage.models import Delivery
+from storage.models import Delivery, Member, Organization
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 STUCK_AFTER = timedelta(minutes=5)  # a claim older than this: its worker died
 
 
-def enqueue(session: Session, rows: list[dict], now: datetime) -> int:
-    """Queue messages: dicts with target, purpose, period, channel, address,
-    body and optionally due_at / msg_format. Returns how many were new."""
-    for row in rows:
-        row.setdefault("due_at", now)
-        row.setdefault("msg_format", "markdown")
-        row.update(state=PENDING, attempts=0, received_at=now)
+@dataclass(frozen=True)
+class Message:
+    """What chat commands and scheduled pushes say, to whom, for what and for
+    which period — never through which channel: the outbound worker picks
+    the channel from the audience's addresses when it sends. The body is
+    light markdown (**bold**, <font color="warning">); each channel renders
+    and splits it for its own limits."""
+    audience: str   # an owner key: "org:ZB0001", "member:u700001"
+    purpose: str    # monthly-sheet, remind-3d, chase-12, bulletin, …
+    period: str     # 2026-11, task-12, 2026-11-30, …
+    body: str
+
+
+def to_branch(branch: Organization, purpose: str, period: str, body: str) -> Message:
+    """A message to a branch's group."""
+    return Message(org_owner(branch.code), purpose, period, body)
+
+
+def to_member(member: Member, purpose: str, period: str, body: str) -> Message:
+    """A message to one person (by their WeCom id)."""
+    return Message(member_owner(member.wecom_userid), purpose, period, body)
+
+
+def enqueue(session: Session, messages: Iterable[Message], now: datetime,
+            due_at: datetime | None = None) -> int:
+    """Queue messages; how many were new (a (target, purpose, period) seen
+    before is skipped, so queueing twice is harmless)."""
+    rows = [{"target": m.audience, "purpose": m.purpose, "period": m.period, "body": m.body,
+             "due_at": due_at or now, "state": PENDING, "attempts": 0, "received_at": now}
+            for m in messages]
     return insert_ignore(session, Delivery, rows)
 
 
@@ -67,5 +93,23 @@ def record_outcome(session: Session, outcome: dict) -> None:
     session.execute(update(Delivery.__table__).where(Delivery.__table__.c.id == outcome["id"]).values(**fields))
 
 
-def failed(session: Session) -> list[Delivery]:
-    return list(session.scalars(select(Delivery).where(Delivery.state == FAILED).order_by(Delivery.id)))
+def failed(session: Session, targets: Iterable[str] | None = None, since: datetime | None = None,
+           excluding: str | None = None) -> list[Delivery]:
+    """Failed deliveries: all, or to some targets, or since a moment."""
+    query = select(Delivery).where(Delivery.state == FAILED)
+    if targets is not None:
+        query = query.where(Delivery.target.in_(list(targets)))
+    if since is not None:
+        query = query.where(Delivery.claimed_at >= since)
+    if excluding is not None:
+        query = query.where(Delivery.purpose != excluding)
+    return list(session.scalars(query.order_by(Delivery.id)))
+
+
+def recent(session: Session, limit: int = 50) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(limit)))
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many rows are in each state."""
+    return dict(session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all())

@@ -64,3 +64,16 @@ def attach_evidence(session: Session, report: Report, media_id: str, kind: str,
     session.add(evidence)
     return evidence
 
+
+
+def evidence_to_fetch(session: Session, limit: int) -> list[tuple[int, str, str]]:
+    """(id, media id, file name) of evidence not yet downloaded nor given up on."""
+    return [tuple(r) for r in session.execute(select(Evidence.id, Evidence.media_id, Evidence.file_name).where(
+        Evidence.path.is_(None), Evidence.last_error.is_(None)).limit(limit))]
+
+
+def update_evidence(session: Session, evidence_id: int, **fields) -> None:
+    """Record a download: path, sha256, size, file name — or last_error."""
+    evidence = session.get(Evidence, evidence_id)
+    for key, value in fields.items():
+        setattr(evidence, key, value)

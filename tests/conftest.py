@@ -169,3 +169,12 @@ def app(wired):
 def wecom(app, county):
     from tests.wecom_peer import WeComPeer
     return WeComPeer(app.test_client(), county.clock)
+
+
+def set_group_address(rt: Runtime, code: str, value: str | None, kind: str = "wecom_robot") -> None:
+    """Replace a branch group's addresses with one (or none, for value None)."""
+    from storage.addresses import add_address, org_owner, remove_addresses
+    with transaction(rt.sessions) as s:
+        remove_addresses(s, org_owner(code))
+        if value:
+            add_address(s, org_owner(code), kind, value, rt.clock.now())

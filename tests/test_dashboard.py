@@ -11,6 +11,7 @@ from bot.web import create_app
 from bot.config import load_config
 from storage.db import transaction
 from storage.models import Organization
+from tests.conftest import set_group_address
 
 
 @pytest.fixture
@@ -40,8 +41,7 @@ def test_disabled_without_a_password(county):
 
 
 def test_org_department_sees_every_branch_and_failed_deliveries(web, wired, standin, worker, wecom):
-    with transaction(wired.sessions) as s:
-        s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key"
+    set_group_address(wired, "ZB0002", "bad-key")
     wecom.say("s7001", "催办 1")
     worker.drain()
     page = web.get("/dashboard/", headers=login("s7001")).get_data(as_text=True)

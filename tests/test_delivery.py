@@ -8,19 +8,18 @@ from sqlalchemy import func, select
 
 from bot.outbound.worker import DeliveryWorker
 from bot.wecom.client import WeComClient
-from handlers import pushes
+from bot.schedule.pushes import monthly_sheet
 from storage.db import transaction
-from storage.models import Delivery, Event, Organization
-from storage.month import Month
-from storage.outbox import enqueue
-from tests.conftest import no_sleep
+from storage.models import Address, Delivery, Event
+from storage.outbox import Message, enqueue
+from tests.conftest import no_sleep, set_group_address
 
 BRANCHES = 36  # in the sample county
 
 
 def queue_sheets(rt, month="2026-11", codes=None):
     with transaction(rt.sessions) as s:
-        return enqueue(s, pushes.monthly_sheets(s, Month.iso(month), rt.clock.today(), codes), rt.clock.now())
+        return enqueue(s, monthly_sheet.messages(s, rt.clock.today(), month, codes), rt.clock.now())
 
 
 def sheets_received(standin):
@@ -104,24 +103,21 @@ def test_server_errors_and_busy_are_retried(wired, standin, worker):
 
 
 def test_bad_robot_key_is_recorded_and_reported(wired, standin, worker):
-    with transaction(wired.sessions) as s:
-        s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key-x"
+    set_group_address(wired, "ZB0002", "bad-key-x")
     queue_sheets(wired, codes=["ZB0002", "ZB0004"])
     worker.drain()
     assert states(wired) == {"sent": 1, "failed": 1}
     with wired.sessions() as s:
         failed = s.scalar(select(Delivery).where(Delivery.state == "failed"))
-        branch = s.scalar(select(Organization).where(Organization.code == "ZB0002"))
+        address = s.scalar(select(Address).where(Address.owner == "org:ZB0002"))
         events = s.scalars(select(Event.detail)).all()
-    assert failed.target == "ZB0002" and "93000" in failed.last_error
-    assert "93000" in branch.last_error
+    assert failed.target == "org:ZB0002" and "93000" in failed.last_error
+    assert (address.value, failed.address) == ("bad-key-x", "bad-key-x") and "93000" in address.last_error
     assert any("ZB0002" in e and "monthly-sheet" in e for e in events)
 
 
 def test_missing_group_address_is_a_failure_not_silence(wired, standin, worker):
-    with transaction(wired.sessions) as s:
-        branch = s.scalar(select(Organization).where(Organization.code == "ZB0004"))
-        branch.robot_key = None
+    set_group_address(wired, "ZB0004", None)
     queue_sheets(wired, codes=["ZB0004"])
     worker.drain()
     with wired.sessions() as s:
@@ -129,10 +125,8 @@ def test_missing_group_address_is_a_failure_not_silence(wired, standin, worker):
 
 
 def test_robot_limit_is_honoured_without_stalling_others(wired, standin, worker):
-    rows = [{"target": "ZB0002", "purpose": "notice", "period": str(i), "channel": "robot",
-             "address": "robot-7-0002", "body": f"通知 {i}"} for i in range(25)]
-    rows.append({"target": "ZB0004", "purpose": "notice", "period": "x", "channel": "robot",
-                 "address": "robot-7-0004", "body": "另一个群"})
+    rows = [Message("org:ZB0002", "notice", str(i), f"通知 {i}") for i in range(25)]
+    rows.append(Message("org:ZB0004", "notice", "x", "另一个群"))
     with transaction(wired.sessions) as s:
         enqueue(s, rows, wired.clock.now())
     worker.drain()
@@ -164,8 +158,7 @@ def test_long_sheet_is_split_at_line_boundaries(wired, standin, worker, tmp_path
 
 def test_personal_message_to_invalid_user_fails_permanently(wired, standin, worker):
     with transaction(wired.sessions) as s:
-        enqueue(s, [{"target": "gone001", "purpose": "checkin-reminder", "period": "2026-11",
-                     "channel": "user", "address": "gone001", "body": "请签到"}], wired.clock.now())
+        enqueue(s, [Message("member:gone001", "checkin-reminder", "2026-11", "请签到")], wired.clock.now())
     worker.drain()
     with wired.sessions() as s:
         row = s.scalar(select(Delivery))
@@ -174,8 +167,7 @@ def test_personal_message_to_invalid_user_fails_permanently(wired, standin, work
 
 def test_user_messages_ask_wecom_for_duplicate_check(wired, standin, worker):
     with transaction(wired.sessions) as s:
-        enqueue(s, [{"target": "u700001", "purpose": "p", "period": "1", "channel": "user",
-                     "address": "u700001", "body": "你好"}], wired.clock.now())
+        enqueue(s, [Message("member:u700001", "p", "1", "你好")], wired.clock.now())
     worker.drain()
     [sent] = standin.received("message/send")
     assert sent["body"]["enable_duplicate_check"] == 1 and sent["body"]["agentid"] == 1000002
@@ -184,8 +176,7 @@ def test_user_messages_ask_wecom_for_duplicate_check(wired, standin, worker):
 def test_failed_deliveries_cli_lists_them(wired, standin, worker, capsys):
     import argparse
     from bot.cli.outbound import deliveries
-    with transaction(wired.sessions) as s:
-        s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key"
+    set_group_address(wired, "ZB0002", "bad-key")
     queue_sheets(wired, codes=["ZB0002"])
     worker.drain()
     deliveries(wired, argparse.Namespace(failed=True))
@@ -219,3 +210,44 @@ def test_secrets_and_tokens_never_reach_the_log(wired, standin, worker, caplog):
     with wired.sessions() as s:
         errors = " ".join(filter(None, s.scalars(select(Delivery.last_error))))
     assert "app-secret" not in errors
+
+
+def test_a_log_address_is_a_channel_of_its_own(wired, standin, worker, tmp_path):
+    """A channel is a file and an address row: a branch given a log file gets
+    its sheet written there as plain text, and nothing reaches WeCom for it."""
+    from storage.addresses import add_address
+    log = tmp_path / "dry-run" / "zb0002.log"
+    set_group_address(wired, "ZB0002", None)
+    with transaction(wired.sessions) as s:
+        add_address(s, "org:ZB0002", "log", str(log), wired.clock.now())
+    queue_sheets(wired, codes=["ZB0002", "ZB0004"])
+    worker.drain()
+    text = log.read_text("utf-8")
+    assert "2026年11月重点工作提醒单" in text and "**" not in text and "<font" not in text
+    assert sheets_received(standin) == Counter({"robot-7-0004": 1})
+    with wired.sessions() as s:
+        row = s.scalar(select(Delivery).where(Delivery.target == "org:ZB0002"))
+    assert (row.state, row.channel, row.address) == ("sent", "log", str(log))
+
+
+def test_a_group_with_a_robot_and_an_app_chat_is_reached_once_by_the_robot(wired, standin, worker):
+    from storage.addresses import add_address
+    set_group_address(wired, "ZB0001", "chat70001", kind="wecom_appchat")
+    with transaction(wired.sessions) as s:
+        add_address(s, "org:ZB0001", "wecom_robot", "robot-7-0001", wired.clock.now())
+    queue_sheets(wired, codes=["ZB0001"])
+    worker.drain()
+    assert sheets_received(standin) == Counter({"robot-7-0001": 1})
+
+
+def test_a_success_clears_the_addresss_last_error(wired, standin, worker):
+    set_group_address(wired, "ZB0002", "bad-key")
+    queue_sheets(wired, codes=["ZB0002"])
+    worker.drain()
+    with transaction(wired.sessions) as s:  # staff fix the key in place: same row, new value
+        s.execute(Address.__table__.update().where(Address.owner == "org:ZB0002").values(value="robot-7-0002"))
+    with transaction(wired.sessions) as s:
+        enqueue(s, [Message("org:ZB0002", "notice", "1", "再试一次")], wired.clock.now())
+    worker.drain()
+    with wired.sessions() as s:
+        assert s.scalar(select(Address.last_error).where(Address.owner == "org:ZB0002")) is None

@@ -1,4 +1,4 @@
-from bot.wecom.limits import split_message
+from bot.outbound.channel import split_message
 
 
 def test_long_text_splits_at_line_boundaries_within_the_byte_limit():

@@ -24,3 +24,60 @@ def test_models_and_migrations_agree(tmp_path):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_group_addresses_and_the_outbox_survive_the_move_to_address_rows(any_db_url):
+    """A database of the first schema, with data in it, upgraded: every robot
+    key, chat id, recorded failure and outbox row is kept."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from storage.db import upgrade as upgrade_to
+    engine = create_engine(any_db_url)
+    upgrade_to(engine, "0001")
+    at = datetime(2026, 11, 16, 10, 17)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO organizations (id, code, name, type, parent_id, category, robot_key, chat_id, active, "
+            "last_error, received_at, updated_at) VALUES "
+            "(1, 'ZZB', '组织部', '组织部', NULL, NULL, NULL, NULL, :t, NULL, :at, :at), "
+            "(2, 'ZB0001', '一支部', '党支部', 1, '农村', 'robot-1', NULL, :t, '93000 invalid webhook url', :at, :at), "
+            "(3, 'ZB0002', '二支部', '党支部', 1, '农村', NULL, 'chat2', :t, NULL, :at, :at), "
+            "(4, 'ZB0003', '三支部', '党支部', 1, '农村', 'robot-3', 'chat3', :t, NULL, :at, :at), "
+            "(5, 'ZB0004', '四支部', '党支部', 1, '农村', NULL, NULL, :t, NULL, :at, :at)"),
+            {"t": True, "at": at})
+        conn.execute(text(
+            "INSERT INTO members (id, name, roster_key, wecom_userid, mobile, org_id, role, status, is_mobile, "
+            "outflow_city, retired, joined_on, active, last_error, received_at, updated_at) VALUES "
+            "(1, '甲', 'u1', 'u1', NULL, 2, '书记', '正式党员', :f, NULL, :f, NULL, :t, NULL, :at, :at), "
+            "(2, '乙', 'gone2', 'gone2', NULL, 2, '党员', '正式党员', :t, '深圳', :f, NULL, :t, "
+            "'81013 无效用户', :at, :at)"), {"t": True, "f": False, "at": at})
+        conn.execute(text(
+            "INSERT INTO deliveries (target, purpose, period, channel, address, body, msg_format, state, attempts, "
+            "due_at, received_at) VALUES "
+            "('ZB0001', 'monthly-sheet', '2026-11', 'robot', 'robot-1', '提醒单', 'markdown', 'failed', 1, :at, :at), "
+            "('ZB0002', 'monthly-sheet', '2026-11', 'appchat', 'chat2', '提醒单', 'markdown', 'pending', 0, :at, :at), "
+            "('gone2', 'checkin-reminder', '2026-11', 'user', 'gone2', '请签到', 'markdown', 'failed', 1, :at, :at)"),
+            {"at": at})
+    upgrade(engine)
+    with engine.connect() as conn:
+        addresses = sorted(tuple(r) for r in conn.execute(text(
+            "SELECT owner, kind, value, last_error FROM addresses")))
+        deliveries = sorted(tuple(r) for r in conn.execute(text(
+            "SELECT target, channel, address, state, body FROM deliveries")))
+    assert addresses == [
+        ("member:gone2", "wecom_user", "gone2", "81013 无效用户"),
+        ("org:ZB0001", "wecom_robot", "robot-1", "93000 invalid webhook url"),
+        ("org:ZB0002", "wecom_appchat", "chat2", None),
+        ("org:ZB0003", "wecom_appchat", "chat3", None),
+        ("org:ZB0003", "wecom_robot", "robot-3", None),
+    ]
+    assert deliveries == [
+        ("member:gone2", "wecom_user", "gone2", "failed", "请签到"),
+        ("org:ZB0001", "wecom_robot", "robot-1", "failed", "提醒单"),
+        ("org:ZB0002", "wecom_appchat", "chat2", "pending", "提醒单"),
+    ]
+    columns = {c["name"] for c in inspect(engine).get_columns("organizations")}
+    assert not columns & {"robot_key", "chat_id", "last_error"}
+    engine.dispose()

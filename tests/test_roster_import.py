@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import Member, Organization
+from storage.models import Address, Member, Organization
 from storage.importers.roster_import import import_roster
 from storage.importers.roster_read import RosterError
 from tests.conftest import ROSTER_DIR, ROSTER_XLSX
@@ -15,14 +15,20 @@ def run_import(rt, path):
         return import_roster(session, path, rt.clock.now())
 
 
+def group_addresses(session, code):
+    """{kind: value} of a branch group's addresses."""
+    return {a.kind: a.value for a in session.scalars(select(Address).where(Address.owner == f"org:{code}"))}
+
+
 def snapshot(rt):
     with rt.sessions() as s:
         orgs = [(o.code, o.name, o.type, o.parent.code if o.parent else None, o.category,
-                 o.robot_key, o.chat_id, o.active) for o in s.scalars(select(Organization))]
+                 group_addresses(s, o.code), o.active) for o in s.scalars(select(Organization))]
+        addresses = [(a.owner, a.kind, a.value, a.updated_at) for a in s.scalars(select(Address))]
         members = [(m.roster_key, m.name, m.wecom_userid, m.mobile, m.org.code, m.role,
                     m.status, m.is_mobile, m.outflow_city, m.retired, m.joined_on, m.active,
                     m.updated_at) for m in s.scalars(select(Member))]
-    return sorted(orgs), sorted(members)
+    return sorted(orgs, key=str), sorted(members), sorted(addresses)
 
 
 def edit_members(folder, change):
@@ -49,7 +55,7 @@ def test_xlsx_and_csv_give_the_same_database(tmp_path):
     run_import(a, ROSTER_XLSX)
     run_import(b, ROSTER_DIR)
     assert snapshot(a) == snapshot(b)
-    orgs, members = snapshot(a)
+    orgs, members, _ = snapshot(a)
     assert len(orgs) == 41 and len(members) == 949
     # Members without a WeCom account are kept (keyed by their mobile).
     assert any(m[2] is None and m[0].startswith("tel:") for m in members)
@@ -60,7 +66,8 @@ def test_sample_tree_and_people(runtime):
     with runtime.sessions() as s:
         zb = s.scalar(select(Organization).where(Organization.code == "ZB0001"))
         assert (zb.name, zb.type, zb.parent.code, zb.parent.parent.code, zb.category,
-                zb.chat_id) == ("县财政局机关党支部", "党支部", "DW01", "ZZB", "机关", "chat70001")
+                group_addresses(s, "ZB0001")) == ("县财政局机关党支部", "党支部", "DW01", "ZZB", "机关",
+                                                  {"wecom_appchat": "chat70001"})
         secretary = s.scalar(select(Member).where(Member.wecom_userid == "u700001"))
         assert (secretary.name, secretary.role, secretary.org.code) == ("吕丽刚", "书记", "ZB0001")
         assert str(secretary.joined_on) == "2010-07-02"
@@ -197,3 +204,27 @@ def test_cli_reports_bad_rows_without_traceback(tmp_path, roster_copy):
     assert done.returncode == 2
     assert "members.csv 第 951 行：所在支部编码 ZB9999 不存在" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_roster_group_columns_become_addresses_and_others_stay(runtime, roster_copy):
+    from storage.addresses import add_address
+    run_import(runtime, roster_copy)
+    with transaction(runtime.sessions) as s:  # an address the roster does not carry
+        add_address(s, "org:ZB0002", "log", "data/zb0002.log", runtime.clock.now())
+
+    def change(rows):
+        for r in rows:
+            if r[0] == "ZB0002":
+                r[5], r[6] = "robot-new-0002", "chat70002"  # robot_key, chat_id
+        return rows
+
+    edit_orgs(roster_copy, change)
+    summary = run_import(runtime, roster_copy)["orgs"]
+    assert (summary.updated, summary.unchanged) == (1, 40)
+    with runtime.sessions() as s:
+        assert group_addresses(s, "ZB0002") == {"wecom_robot": "robot-new-0002", "wecom_appchat": "chat70002",
+                                                "log": "data/zb0002.log"}
+    edit_orgs(roster_copy, lambda rows: [r[:5] + ["", ""] if r[0] == "ZB0002" else r for r in rows])
+    assert run_import(runtime, roster_copy)["orgs"].updated == 1
+    with runtime.sessions() as s:
+        assert group_addresses(s, "ZB0002") == {"log": "data/zb0002.log"}

@@ -9,6 +9,7 @@ from bot.schedule.scheduler import Scheduler
 from storage.db import transaction
 from storage.models import CheckIn, Event, Member, Organization
 from storage.importers.plan_import import import_plan
+from tests.conftest import set_group_address
 
 BRANCHES = 36
 
@@ -145,9 +146,7 @@ def test_unknown_holiday_year_is_flagged_for_staff(wired, standin, worker):
 
 
 def test_failed_deliveries_are_reported_to_the_org_department(wired, standin, worker):
-    from storage.models import Organization
-    with transaction(wired.sessions) as s:
-        s.scalar(select(Organization).where(Organization.code == "ZB0002")).robot_key = "bad-key"
+    set_group_address(wired, "ZB0002", "bad-key")
     sched = Scheduler(wired, worker)
     live(wired, sched, date(2026, 12, 1), date(2026, 12, 2))
     digests = received(standin, "发送失败")
@@ -193,3 +192,33 @@ def test_a_quarterly_duty_is_carried_and_reminded_until_the_quarters_end(wired, 
     assert any("1月第" in str(r["body"]) and "召开支部党员大会" in str(r["body"]) for r in reminded)
     month_end = [r for r in reminded if "召开支部委员会会议" in str(r["body"])]  # March's, due the 31st
     assert len(month_end) == BRANCHES
+
+
+def test_the_failure_digest_covers_everything_since_the_last_one_weekends_included(wired, standin, worker):
+    """Friday's digest, then failures on Friday afternoon and on Saturday (a
+    staff 催办 goes out at once, weekend or not): Monday's digest has both,
+    and nothing it already reported."""
+    from storage.outbox import Message, enqueue
+    sched = Scheduler(wired, worker)
+    set_group_address(wired, "ZB0002", "bad-key")
+
+    def fail_now(period):
+        with transaction(wired.sessions) as s:
+            enqueue(s, [Message("org:ZB0002", "notice", period, f"通知 {period}")], wired.clock.now())
+        sched.deliver()
+
+    at(wired, date(2026, 12, 4), 8, 10)   # Friday morning, before the digest
+    fail_now("thursday-night")
+    live(wired, sched, date(2026, 12, 4), date(2026, 12, 4))
+    friday = received(standin, "发送失败")
+    assert friday and all("thursday-night" in str(r["body"]) for r in friday)
+    at(wired, date(2026, 12, 4), 15, 10)  # Friday afternoon, after it
+    fail_now("friday-afternoon")
+    at(wired, date(2026, 12, 5), 11, 10)  # Saturday
+    fail_now("saturday")
+    live(wired, sched, date(2026, 12, 5), date(2026, 12, 7))
+    monday = [r for r in received(standin, "发送失败") if r not in friday]
+    assert {r["to"] for r in monday} == {"s7001", "s7002", "s7003"}
+    for r in monday:
+        body = str(r["body"])
+        assert "friday-afternoon" in body and "saturday" in body and "thursday-night" not in body

@@ -17,7 +17,7 @@ def _ledger_args(parser) -> None:
 @command("ledger", "导出台账（Excel） export the ledger", _ledger_args)
 def ledger(runtime, args) -> None:
     from bot.exports.ledger import write_ledger
-    from handlers.pushes import active_branches
+    from storage.orgs import active_branches
     today = runtime.clock.today()
     last = month_arg(args.last, Month.of(today), "--to")
     first = month_arg(args.first, last.january, "--from")
@@ -45,21 +45,19 @@ def _bulletin_args(parser) -> None:
 def bulletin(runtime, args) -> None:
     from bot.exports.bulletin import write_bulletin
     from handlers.commands.bulletin import render_bulletin
-    from handlers.pushes import active_branches, to_branch
     from storage.bulletin import build_bulletin
     from storage.db import transaction
-    from storage.models import ORG_DEPARTMENT, Organization
-    from storage.outbox import enqueue
-    from sqlalchemy import select
+    from storage.orgs import active_branches, org_department_name
+    from storage.outbox import enqueue, to_branch
     today = runtime.clock.today()
     month = month_arg(args.month, Month.of(today).previous(), "--month")
     with transaction(runtime.sessions) as session:
         branches = active_branches(session)
         data = build_bulletin(session, branches, month, today)
-        issuer = session.scalar(select(Organization.name).where(Organization.type == ORG_DEPARTMENT)) or "组织部"
+        issuer = org_department_name(session) or "组织部"
         text = render_bulletin(data, issuer)
         if args.send:
-            queued = enqueue(session, [r for b in branches for r in to_branch(b, "bulletin", str(month), text)],
+            queued = enqueue(session, [to_branch(b, "bulletin", str(month), text) for b in branches],
                              runtime.clock.now())
     print(text)
     if args.output:

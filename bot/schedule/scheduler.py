@@ -28,7 +28,7 @@ from bot.wecom.media import fetch_pending
 from bot.runtime import Runtime
 from storage.db import transaction
 from storage.leases import try_acquire
-from storage.models import Event
+from storage.events import add_event
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -82,8 +82,8 @@ class Scheduler:
         kind = "missed-run" if event.code == EVENT_JOB_MISSED else "job-error"
         log.warning("scheduler %s: job %s at %s", kind, event.job_id, event.scheduled_run_time)
         with transaction(self.runtime.sessions) as session:
-            session.add(Event(kind=kind, received_at=self.runtime.clock.now(),
-                              detail=f"定时任务 {event.job_id} 于 {event.scheduled_run_time} 未能按时运行"))
+            add_event(session, kind, f"定时任务 {event.job_id} 于 {event.scheduled_run_time} 未能按时运行",
+                      self.runtime.clock.now())
 
     def run_forever(self) -> None:
         log.info("scheduler %s starting (push at %02d:%02d %s)", self.holder,

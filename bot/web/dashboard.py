@@ -11,15 +11,16 @@ import tempfile
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
-from sqlalchemy import select
 
 from bot.exports.ledger import write_ledger
 from handlers.commands.bulletin import render_bulletin
 from handlers.context import Actor
 from storage.bulletin import build_bulletin
 from storage.ledger import build_ledgers
-from storage.models import Event, Lease, Member
-from storage.orgs import branches_under
+from storage.addresses import member_owner, org_owner, owner_parts, problems
+from storage.events import recent_events
+from storage.leases import lease_of
+from storage.orgs import branches_under, member_by_userid, userids_in
 from storage.outbox import failed
 from storage.month import Month
 from storage.tasks import REPORTED, TaskBook
@@ -43,7 +44,7 @@ def _staff(session):
     auth = request.authorization
     if not auth or not hmac.compare_digest((auth.password or "").encode(), password.encode()):
         abort(_challenge())
-    member = session.scalar(select(Member).where(Member.wecom_userid == auth.username, Member.active))
+    member = member_by_userid(session, auth.username or "")
     actor = Actor(member, member.org) if member else None
     if actor is None or not actor.is_staff:
         abort(Response("只有组织部和党委工作人员可以使用管理页面", 403))
@@ -75,14 +76,13 @@ def overview():
                              "done": sum(bt.status == REPORTED for bt in mine),
                              "overdue": sum(bt.overdue(now.date()) for bt in mine)})
         progress.sort(key=lambda r: (r["done"] / r["count"] if r["count"] else 1, -r["overdue"], r["branch"].code))
-        codes = {b.code for b in scope}
-        userids = set(session.scalars(select(Member.wecom_userid).where(
-            Member.org_id.in_([b.id for b in scope]))))
-        failures = [d for d in failed(session) if d.target in codes or d.target in userids]
-        events = session.scalars(select(Event).order_by(Event.id.desc()).limit(30)).all()
-        lease = session.get(Lease, "scheduler")
-        return render_template("dashboard.html", unit=actor.unit, month_label=month.label,
-                               progress=progress, failed=failures, events=events, event_names=EVENT_NAMES, lease=lease,
+        owners = [org_owner(b.code) for b in scope]
+        failures = failed(session, targets=owners + [member_owner(u) for u in userids_in(session, [b.id for b in scope])])
+        lease = lease_of(session, "scheduler")
+        return render_template("dashboard.html", unit=actor.unit, month_label=month.label, progress=progress,
+                               address_problems={owner_parts(o)[1]: e for o, e in problems(session, owners).items()},
+                               failed=failures,
+                               events=recent_events(session), event_names=EVENT_NAMES, lease=lease,
                                lease_alive=bool(lease and lease.expires_at > now),
                                unknown_years=unknown_years())
 

@@ -42,9 +42,14 @@ TRIES = 3
 
 
 class SendError(Exception):
-    def __init__(self, message: str, permanent: bool, retry_after: float | None = None):
+    """A send that did not happen. `permanent`: retrying cannot help (a bad
+    key, an unknown user); `retry_after`: seconds to wait first; `attempted`
+    False: nothing was tried (paced), so it costs no attempt."""
+
+    def __init__(self, message: str, permanent: bool, retry_after: float | None = None,
+                 attempted: bool = True):
         super().__init__(message)
-        self.permanent, self.retry_after = permanent, retry_after
+        self.permanent, self.retry_after, self.attempted = permanent, retry_after, attempted
 
 
 class WeComClient:
@@ -166,7 +171,7 @@ class WeComClient:
             token = self.access_token(stale=token)
         raise SendError(f"{doc.get('errcode')} access_token 无效", permanent=False)
 
-    # ---- messages ----------------------------------------------------
+    # ---- messages (the channels in bot/outbound/channels/ call these) ----
     def send_robot(self, key: str, content: str, msg_format: str = "markdown") -> None:
         doc = self._request("POST", "webhook/send", params={"key": key},
                             json={"msgtype": msg_format, msg_format: {"content": content}})
@@ -184,10 +189,6 @@ class WeComClient:
             "enable_duplicate_check": 1, "duplicate_check_interval": 1800})
         if doc.get("invaliduser"):
             raise SendError(f"无效用户 {doc['invaliduser']}", permanent=True)
-
-    def send(self, channel: str, address: str, content: str, msg_format: str = "markdown") -> None:
-        sender = {"robot": self.send_robot, "appchat": self.send_appchat, "user": self.send_user}[channel]
-        sender(address, content, msg_format)
 
     def download_media(self, media_id: str) -> tuple[bytes, str | None]:
         """(bytes, file name from Content-Disposition) of an inbound media id."""

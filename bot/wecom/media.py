@@ -8,12 +8,10 @@ import logging
 import re
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.runtime import Runtime
 from bot.wecom.client import SendError, WeComClient
 from storage.db import transaction
-from storage.models import Evidence
+from storage.reports import evidence_to_fetch, update_evidence
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +24,7 @@ def safe_name(name: str) -> str:
 def fetch_pending(runtime: Runtime, client: WeComClient, limit: int = 50) -> int:
     """Download evidence not yet on disk; how many were saved."""
     with runtime.sessions() as session:
-        pending = session.execute(select(Evidence.id, Evidence.media_id, Evidence.file_name).where(
-            Evidence.path.is_(None), Evidence.last_error.is_(None)).limit(limit)).all()
+        pending = evidence_to_fetch(session, limit)
     saved = 0
     for evidence_id, media_id, file_name in pending:
         try:
@@ -49,6 +46,4 @@ def fetch_pending(runtime: Runtime, client: WeComClient, limit: int = 50) -> int
 
 def _record(runtime: Runtime, evidence_id: int, **fields) -> None:
     with transaction(runtime.sessions) as session:
-        evidence = session.get(Evidence, evidence_id)
-        for key, value in fields.items():
-            setattr(evidence, key, value)
+        update_evidence(session, evidence_id, **fields)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
 from handlers.parse import Command, normalise, parse_month
-from handlers.pushes import to_branch
 from handlers.render import fit
 from storage.bulletin import Bulletin, build_bulletin
-from storage.outbox import enqueue
+from storage.outbox import enqueue, to_branch
 
 SHOWN = 10
 
@@ -45,7 +44,7 @@ def bulletin(cmd: Command, ctx: Context) -> str:
         raise CommandError("用法：通报 2027-03（加“发送”则发到各支部群：通报 2027-03 发送）")
     body = render_bulletin(build_bulletin(ctx.session, ctx.scope, month, ctx.now.date()), ctx.actor.unit.name)
     if send:
-        rows = [r for b in ctx.scope for r in to_branch(b, "bulletin", str(month), body)]
+        rows = [to_branch(b, "bulletin", str(month), body) for b in ctx.scope]
         new = enqueue(ctx.session, rows, ctx.now)
         return f"{month.label}通报已安排发送到 {len(ctx.scope)} 个支部群" + ("" if new else "（此前已发送）") + "。"
     return fit(body.replace("**", ""))

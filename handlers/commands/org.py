@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
 from handlers.parse import Command
-from handlers.pushes import to_branch
 from handlers.render import day, fit, moment
 from storage.models import Task
 from storage.month import Month
 from storage.orgs import targets
-from storage.outbox import enqueue
+from storage.outbox import enqueue, to_branch
 from storage.reports import current_report, return_report
 from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task, status_of
 
@@ -76,7 +75,7 @@ def chase(cmd: Command, ctx: Context) -> str:
     body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline)}，本支部尚未上报。"
             f"\n完成后请回复：完成 {task.number} 说明")
     today = ctx.now.date().isoformat()
-    new = enqueue(ctx.session, [r for b in late for r in to_branch(b, f"chase-{task.id}", today, body)], ctx.now)
+    new = enqueue(ctx.session, [to_branch(b, f"chase-{task.id}", today, body) for b in late], ctx.now)
     names = "、".join(b.name for b in late)
     already = "" if new else "（今天已催办过，不再重复发送）"
     return fit(f"第{task.number}项已催办 {len(late)} 个支部{already}：{names}")
@@ -99,6 +98,6 @@ def return_for_rework(cmd: Command, ctx: Context) -> str:
     return_report(ctx.session, task, branch, reason, ctx.now)
     body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"
             f"请补充后重新回复：完成 {task.number} 说明")
-    enqueue(ctx.session, to_branch(branch, f"return-{task.id}", ctx.now.strftime("%Y%m%d%H%M%S"), body), ctx.now)
+    enqueue(ctx.session, [to_branch(branch, f"return-{task.id}", ctx.now.strftime("%Y%m%d%H%M%S"), body)], ctx.now)
     return (f"已退回{branch.name}第{task.number}项（原上报于 {moment(report.received_at)}），"
             f"原因：{reason}。已通知该支部群。")

@@ -9,11 +9,10 @@ from datetime import date
 
 from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
 from handlers.parse import Command, normalise
-from handlers.pushes import to_branch
 from handlers.render import day
 from storage.models import Task
 from storage.orgs import targets
-from storage.outbox import enqueue
+from storage.outbox import enqueue, to_branch
 from storage.importers.plan_import import next_number
 from storage.importers.plan_read import parse_targets
 
@@ -72,7 +71,7 @@ def publish(cmd: Command, ctx: Context) -> str:
     body = (f"**新任务：{task.title}**\n发布：{task.issuer}\n截止：{day(task.deadline)}\n"
             + (f"{item.content}\n" if item.content else "")
             + f"完成后请回复：完成 {task.number} 说明")
-    rows = [r for b in branches for r in to_branch(b, f"task-{task.id}", task.month, body)]
+    rows = [to_branch(b, f"task-{task.id}", task.month, body) for b in branches]
     enqueue(ctx.session, rows, ctx.now)
     return (f"已发布第{task.number}项「{task.title}」，截止{day(task.deadline)}，"
             f"正在发送到 {len(branches)} 个支部。")

@@ -36,3 +36,8 @@ def fit(text: str, limit: int = REPLY_LIMIT) -> str:
 def task_label(task, current: Month | None = None) -> str:
     """第3项 in the current month; 10月第2项 for any other (or with no current)."""
     return Month.iso(task.month).item_label(task.number, current)
+
+
+def task_ref(task, today: date) -> str:
+    """How to name a task in `完成 …` on `today`: 3 this month, 10月第2项 otherwise."""
+    return str(task.number) if task.month == str(Month.of(today)) else task_label(task)

@@ -6,7 +6,7 @@ Rows go in with bulk INSERT/UPDATE executemany, so 100,000 members cost
 about as much to write as to read."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -14,11 +14,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from storage.addresses import org_owner, sync_kinds
 from storage.models import Member, Organization
 from storage.importers.roster_check import check_roster
 from storage.importers.roster_read import read_roster
 
-ORG_FIELDS = ("name", "type", "parent_id", "category", "robot_key", "chat_id", "active")
+ORG_FIELDS = ("name", "type", "parent_id", "category", "active")
+# Roster columns that are a branch group's addresses, by address kind.
+ADDRESS_COLUMNS = {"wecom_robot": "robot_key", "wecom_appchat": "chat_id"}
 MEMBER_FIELDS = ("name", "wecom_userid", "mobile", "org_id", "role", "status", "is_mobile",
                  "outflow_city", "retired", "joined_on", "active")
 PROGRESS_FROM = 20_000  # rows; smaller imports finish before a bar is useful
@@ -30,6 +33,7 @@ class ImportSummary:
     updated: int = 0
     deactivated: int = 0
     unchanged: int = 0
+    changed: set = field(default_factory=set, repr=False)  # keys added or updated
 
     def __str__(self) -> str:
         return (f"新增 {self.added}，更新 {self.updated}，"
@@ -58,9 +62,11 @@ def _apply(session: Session, model, key: str, fields: tuple[str, ...],
         if old is None:
             record["received_at"] = record["updated_at"] = now
             inserts.append(record)
+            summary.changed.add(record[key])
         elif tuple(old[2:]) != tuple(record[f] for f in fields):
             record["id"], record["updated_at"] = old[0], now
             updates.append(record)
+            summary.changed.add(record[key])
         else:
             summary.unchanged += 1
     gone = [{"id": row[0], "active": False, "updated_at": now}
@@ -78,13 +84,19 @@ def _apply_orgs(session: Session, orgs: list[dict], now: datetime) -> ImportSumm
     # Parents first, so every parent has an id when its children are written.
     ids = dict(session.execute(select(Organization.code, Organization.id)).all())
     summary = ImportSummary()
+    wanted = {org_owner(o["code"]): {kind: o[column] for kind, column in ADDRESS_COLUMNS.items()}
+              for o in orgs}
     for depth_group in _group_by_depth(orgs):
-        records = [{k: v for k, v in o.items() if k != "parent_code"}
+        records = [{k: v for k, v in o.items() if k not in ("parent_code", *ADDRESS_COLUMNS.values())}
                    | {"parent_id": ids.get(o["parent_code"])} for o in depth_group]
         part = _apply(session, Organization, "code", ORG_FIELDS, records, now, deactivate=False)
         ids = dict(session.execute(select(Organization.code, Organization.id)).all())
         for name in ("added", "updated", "unchanged"):
             setattr(summary, name, getattr(summary, name) + getattr(part, name))
+        summary.changed |= part.changed
+    # A new group address is a change of an org the fields alone call unchanged.
+    readdressed = {owner for owner in sync_kinds(session, wanted, now)} - {org_owner(c) for c in summary.changed}
+    summary.unchanged, summary.updated = summary.unchanged - len(readdressed), summary.updated + len(readdressed)
     present = {o["code"] for o in orgs}
     gone_active = [i for code, i in session.execute(
         select(Organization.code, Organization.id).where(Organization.active))

@@ -1,0 +1,17 @@
+"""Every outbound channel, in order of preference: an owner with addresses
+of several kinds is reached through the first of them. A new channel is a
+file here and one line below."""
+from __future__ import annotations
+
+from bot.outbound.channel import Channel
+from bot.outbound.channels.log import LogFile
+from bot.outbound.channels.wecom_appchat import WeComAppChat
+from bot.outbound.channels.wecom_robot import WeComRobot
+from bot.outbound.channels.wecom_user import WeComUser
+
+CHANNELS: list[type[Channel]] = [
+    WeComRobot,
+    WeComAppChat,
+    WeComUser,
+    LogFile,
+]
