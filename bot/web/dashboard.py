@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from sqlalchemy import select
 
 from bot.exports.ledger import write_ledger
-from handlers.commands.bulletin import render_bulletin
+from handlers.render.bulletin import render_bulletin
 from handlers.context import Actor
 from storage.bulletin import build_bulletin
 from storage.ledger import build_ledgers
