@@ -24,9 +24,8 @@ sys.path.insert(0, sys.argv[1])
 from bot.config import load_config
 from bot.runtime import Runtime
 from bot.outbound.worker import DeliveryWorker
-from handlers import pushes
+from bot.schedule.pushes import monthly_sheet
 from storage.db import transaction
-from storage.month import Month
 from storage.outbox import enqueue
 runtime = Runtime.from_config(load_config(use_file=False, environ={}, overrides={
     "database.url": sys.argv[2], "wecom.api_base": sys.argv[3], "wecom.corp_id": "wwbench",
@@ -34,7 +33,7 @@ runtime = Runtime.from_config(load_config(use_file=False, environ={}, overrides=
     "scheduler.quiet_end": "00:00"}))
 t0 = time.perf_counter()
 with transaction(runtime.sessions) as s:
-    queued = enqueue(s, pushes.monthly_sheets(s, Month(2027, 3), runtime.clock.today()), runtime.clock.now())
+    queued = enqueue(s, monthly_sheet.messages(s, runtime.clock.today(), "2027-03"), runtime.clock.now())
 t_queue = time.perf_counter() - t0
 sent = DeliveryWorker(runtime, threads=int(sys.argv[4]), batch=500).drain()
 total = time.perf_counter() - t0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,14 +19,26 @@ MONTHLY_MEETINGS = ("支委会", "党小组会")
 QUARTERLY_MEETINGS = ("党员大会", "党课")
 
 
+class OverdueTask(NamedTuple):
+    """A task of the month not reported by its deadline."""
+    number: int
+    title: str
+
+
+class MissingMeeting(NamedTuple):
+    """A meeting kind short of its 三会一课 quota."""
+    kind: str
+    quarterly: bool  # owed once a quarter (judged in its last month), not monthly
+
+
 @dataclass
 class BranchScore:
     branch: Organization
     due: int = 0
     on_time: int = 0
     late: int = 0
-    overdue: list[str] = field(default_factory=list)
-    missing_meetings: list[str] = field(default_factory=list)
+    overdue: list[OverdueTask] = field(default_factory=list)
+    missing_meetings: list[MissingMeeting] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -60,7 +73,7 @@ def build_bulletin(session: Session, branches: list[Organization], month: Month,
             elif reported:
                 score.late += 1
             elif task.deadline < today:
-                score.overdue.append(f"第{task.number}项 {task.title}")
+                score.overdue.append(OverdueTask(task.number, task.title))
         score.missing_meetings = _missing(meetings.get(branch.id, {}), month)
         scores.append(score)
     scores.sort(key=lambda s: (-s.rate, -s.due, s.branch.code))
@@ -84,12 +97,12 @@ def _meeting_kinds(session: Session, month: Month) -> dict[int, dict[str, set[Mo
     return held
 
 
-def _missing(held: dict[str, set[Month]], month: Month) -> list[str]:
+def _missing(held: dict[str, set[Month]], month: Month) -> list[MissingMeeting]:
     """三会一课 quota: 支委会 and 党小组会 each month; 党员大会 and 党课 each quarter
     (judged in the quarter's last month)."""
-    missing = [kind for kind in MONTHLY_MEETINGS if month not in held.get(kind, set())]
+    missing = [MissingMeeting(kind, False) for kind in MONTHLY_MEETINGS if month not in held.get(kind, set())]
     if month.ends_quarter:
-        missing += [f"{kind}（本季度）" for kind in QUARTERLY_MEETINGS if not held.get(kind)]
+        missing += [MissingMeeting(kind, True) for kind in QUARTERLY_MEETINGS if not held.get(kind)]
     return missing
 
 

@@ -1,13 +1,19 @@
 """The ledger's marks (opened with openpyxl) and the bulletin's ranking on a
 crafted month."""
 import argparse
-from datetime import datetime
+from datetime import date, datetime
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.cli.exports import bulletin, ledger
+from storage.orgs import active_branches
+from handlers.render.bulletin import bulletin_sheets, render_bulletin
+from handlers.render.ledger import ledger_rows
+from storage.bulletin import MissingMeeting, OverdueTask, build_bulletin
+from storage.ledger import build_ledgers
 from storage.models import Member
+from storage.month import Month
 
 SECRETARY, OTHER = "u700001", "u700012"   # ZB0001, ZB0002
 
@@ -82,3 +88,61 @@ def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path, capsys):
     zero = {r[1] for r in rows_of(out, "零积分人员")[1:]}
     assert "吕丽刚" not in zero  # reported and logged meetings: points
     assert "“三会一课”未达要求的支部（35 个）" in text
+
+
+# The words the renderers write; none of them may come out of storage.
+RENDERED = ("补记录", "逾期", "上报", "更正", "退回", "出席", "签到", "流动党员", "历史版本", "sha256",
+            "未下载", "第", "本季度", "（")
+
+
+def strings_in(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, tuple):  # the records are NamedTuples, nested
+        return [s for v in value for s in strings_in(v)]
+    return []
+
+
+def test_ledger_records_are_data_and_the_backfill_rule_is_one(wecom, county):
+    assert "补记录" not in wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 7/9")  # 3 days after: timely
+    assert "补记录" in wecom.say(SECRETARY, "会议 党小组会 2026-11-12 出席 5/6")   # 4 days after
+    county.clock.advance(days=12)                                                  # 28 Nov
+    wecom.say(SECRETARY, "完成 1 已排查")                                          # deadline was 27 Nov
+    wecom.say("u700048", "签到")                                                   # 莫娜建 of ZB0004, 厦门
+    with county.sessions() as s:
+        branches = [b for b in active_branches(s) if b.code in ("ZB0001", "ZB0004")]
+        zb1, zb4 = build_ledgers(s, branches, Month(2026, 11), Month(2026, 11), date(2026, 11, 28))
+    late, timely = zb1.meetings  # by the day held
+    assert (late.kind, late.held_on, late.attended, late.expected) == ("党小组会", date(2026, 11, 12), 5, 6)
+    assert (late.lag_days, late.backfilled, timely.lag_days, timely.backfilled) == (4, True, 3, False)
+    assert (zb1.backfilled, zb1.reported, zb1.on_time, zb1.tasks_due) == (1, 1, 0, len(zb1.tasks))
+    [report] = [t for t in zb1.tasks if t.task.number == 1]
+    [version] = report.versions
+    assert report.task.deadline == date(2026, 11, 27) and report.status == "reported"
+    assert version.late and not version.correction and version.received_at.date() == date(2026, 11, 28)
+    [checkin] = zb4.checkins
+    assert (checkin.member_name, checkin.city, checkin.day) == ("莫娜建", "厦门", date(2026, 11, 28))
+    records = [*zb1.tasks, *zb1.meetings, *zb4.checkins]
+    assert not [s for s in strings_in(tuple(records)) if any(word in s for word in RENDERED)]
+    rows = {row[2]: row for row in ledger_rows(zb1)}
+    assert rows["党小组会"][9] == "补记录（会后 4 天登记）" and rows["支委会"][9] == ""
+    assert rows["党小组会"][4] == "出席 5/6"
+    assert rows["11月第1项 排查软弱涣散基层党组织"][9] == "逾期上报（截止 2026-11-27）"
+    assert ledger_rows(zb4)[-1][2:5] == ("流动党员 莫娜建（厦门）", "2026-11-28", "已签到")
+
+
+def test_bulletin_records_are_data_rendered_as_before(county):
+    with county.sessions() as s:
+        b = build_bulletin(s, active_branches(s), Month(2026, 12), date(2027, 1, 15))  # a quarter's last month
+        text = render_bulletin(b, "某县委组织部")
+        ranking = bulletin_sheets(b)[0]
+    nothing_held = [MissingMeeting("支委会", False), MissingMeeting("党小组会", False),
+                    MissingMeeting("党员大会", True), MissingMeeting("党课", True)]
+    assert all(score.missing_meetings == nothing_held for score in b.branches)  # no meeting logged
+    first = next(score for score in b.branches if score.overdue)  # listed first in the message
+    task = first.overdue[0]
+    assert type(task) is OverdueTask and task.number == 1 and task.title == "召开年度组织生活会准备会，开展谈心谈话"
+    assert f"- {first.branch.name}：第1项 {task.title}、第2项" in text
+    assert f"- {first.branch.name}：缺支委会、党小组会、党员大会（本季度）、党课（本季度）" in text
+    row = next(r for r in ranking.rows if r[1] == first.branch.code)
+    assert row[7].startswith(f"第1项 {task.title}；第2项") and row[8] == "支委会、党小组会、党员大会（本季度）、党课（本季度）"

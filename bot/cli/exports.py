@@ -44,7 +44,7 @@ def _bulletin_args(parser) -> None:
 @command("bulletin", "生成月度通报（排名、逾期、三会一课、流动党员） the monthly bulletin", _bulletin_args)
 def bulletin(runtime, args) -> None:
     from bot.exports.bulletin import write_bulletin
-    from handlers.commands.bulletin import render_bulletin
+    from handlers.render.bulletin import render_bulletin
     from storage.bulletin import build_bulletin
     from storage.db import transaction
     from storage.orgs import active_branches, org_department_name

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 
 from bot.exports.ledger import write_ledger
-from handlers.commands.bulletin import render_bulletin
+from handlers.render.bulletin import render_bulletin
 from handlers.context import Actor
 from storage.bulletin import build_bulletin
 from storage.ledger import build_ledgers

@@ -9,10 +9,11 @@ from datetime import date, timedelta
 from handlers.context import REPORTER, CommandError, Context
 from handlers.parse import Command, normalise
 from handlers.render import day, moment
+from storage.ledger import BACKFILL_DAYS
 from storage.models import MEETING_KINDS, Meeting
 
 USAGE = "用法：会议 支委会 2027-03-05 出席 7/9 [说明]（类型：" + "、".join(MEETING_KINDS) + "）"
-BACKFILL_AFTER = timedelta(days=3)  # logged later than this after the event: 补记录
+BACKFILL_AFTER = timedelta(days=BACKFILL_DAYS)  # logged later than this after the event: 补记录
 _SHAPE = re.compile(r"^(?P<kind>\S+)\s+(?P<date>\d{4}[-./]\d{1,2}[-./]\d{1,2})"
                     r"(?:\s*出席\s*[:：]?\s*(?P<came>\d+)\s*/\s*(?P<of>\d+))?\s*(?P<note>.*)$", re.S)
 

@@ -1,0 +1,86 @@
+"""The ledger (台账) as the rows of its sheets (pure): a summary row per
+branch, then per branch one row per report version, meeting and check-in,
+with every mark (逾期上报, 更正, 补记录 …) in the last column, where the
+workbook shows it in red. storage/ledger.py says what happened; this module
+says it in the words an inspector reads."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from storage.ledger import BranchLedger, CheckInRecord, EvidenceFile, MeetingRecord, TaskRecord
+from storage.tasks import REPORTED, RETURNED
+
+SUMMARY_TITLE = "汇总"
+SUMMARY_HEADERS = ("支部编码", "支部名称", "应报任务", "已上报", "按时上报", "逾期未报",
+                   "会议记录", "其中补记录", "更正次数", "流动党员签到")
+HEADERS = ("类别", "月份", "事项", "日期/截止", "状态", "登记时间（服务器）", "登记人", "说明", "证明材料", "标注")
+STATUS = {REPORTED: "已上报", RETURNED: "被退回"}  # of a task's latest version; otherwise 未上报
+Row = tuple[str, ...]
+
+
+def fmt(moment: datetime | date) -> str:
+    """2027-03-29 09:00 / 2027-03-29 (str() slicing: strftime is 4× slower,
+    and a county-year ledger formats ~150,000 of these)."""
+    return str(moment)[:16]
+
+
+def summary_rows(ledgers: list[BranchLedger], title: str) -> list[tuple]:
+    """One row of counts per branch, then a blank row and the export's title."""
+    rows: list[tuple] = [(lg.branch.code, lg.branch.name, lg.tasks_due, lg.reported, lg.on_time, lg.overdue,
+                          len(lg.meetings), lg.backfilled, lg.corrected, len(lg.checkins)) for lg in ledgers]
+    return [*rows, (), (title,)]
+
+
+def ledger_rows(ledger: BranchLedger) -> list[Row]:
+    """A branch's sheet under HEADERS: tasks (in month and number order),
+    then meetings, then check-ins."""
+    rows: list[Row] = []
+    for record in ledger.tasks:
+        _task_rows(rows, record)
+    rows += [_meeting_row(m) for m in ledger.meetings]
+    rows += [_checkin_row(c) for c in ledger.checkins]
+    return rows
+
+
+def _task_rows(rows: list[Row], record: TaskRecord) -> None:
+    task = record.task
+    month, deadline = str(task.month), fmt(task.deadline)
+    label = f"{task.month.item_label(task.number)} {task.title}"
+    if not record.versions:
+        shown = "逾期未报" if record.overdue else "未上报"
+        rows.append(("任务", month, label, deadline, shown, "", "", "", "", "逾期未报" if record.overdue else ""))
+        return
+    last = len(record.versions) - 1
+    for i, version in enumerate(record.versions):
+        marks = []
+        if version.late:
+            marks.append(f"逾期上报（截止 {deadline}）")
+        if version.correction:
+            marks.append("更正")
+        if version.superseded:
+            marks.append("已被更正或重报，以后一条为准")
+        shown = "历史版本"
+        if i == last:
+            shown = STATUS.get(record.status, "未上报")
+            if record.status == RETURNED:
+                marks.append(f"退回原因：{record.return_reason}")
+        rows.append(("任务", month, label, deadline, shown, fmt(version.received_at), version.member_name,
+                     version.note, _files(version.evidence) if version.evidence else "", "；".join(marks)))
+
+
+def _files(evidence: tuple[EvidenceFile, ...]) -> str:
+    return "；".join(f"{e.file_name}（sha256 {e.sha256}）" if e.sha256 else f"{e.file_name}（未下载）"
+                    for e in evidence)
+
+
+def _meeting_row(m: MeetingRecord) -> Row:
+    held = str(m.held_on)
+    return ("会议", held[:7], m.kind, held, f"出席 {m.attended}/{m.expected}" if m.attended is not None else "",
+            fmt(m.received_at), m.member_name, m.note, "",
+            f"补记录（会后 {m.lag_days} 天登记）" if m.backfilled else "")
+
+
+def _checkin_row(c: CheckInRecord) -> Row:
+    day = str(c.day)
+    return ("签到", day[:7], f"流动党员 {c.member_name}（{c.city}）", day, "已签到", fmt(c.received_at),
+            c.member_name, c.note or c.label, "", "")
