@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from bot.clock import system_clock
+from bot.clock import Clock
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.importers.roster_check import check_roster
 from storage.importers.roster_import import import_roster
@@ -34,7 +34,7 @@ if mode == "parse":
     check_roster(read_roster(path)); added = 0
 else:
     with transaction(session_factory(engine)) as s:
-        added = import_roster(s, path, system_clock.now())["members"].added
+        added = import_roster(s, path, Clock().now())["members"].added
 print(json.dumps({"seconds": time.perf_counter() - t0, "added": added,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import Clock, system_clock
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
 from bot.config import Config
 from storage.db import make_engine, session_factory
 
@@ -18,9 +20,10 @@ class Runtime:
     config: Config
     engine: Engine
     sessions: sessionmaker[Session]
-    clock: Clock = system_clock
+    clock: Clock
 
     @classmethod
-    def from_config(cls, config: Config, clock: Clock = system_clock) -> "Runtime":
+    def from_config(cls, config: Config, clock: Clock | None = None) -> "Runtime":
+        """`clock`: a test's frozen clock; else the system's, in the configured zone."""
         engine = make_engine(config["database.url"])
-        return cls(config, engine, session_factory(engine), clock)
+        return cls(config, engine, session_factory(engine), clock or Clock(ZoneInfo(config["scheduler.timezone"])))

@@ -15,6 +15,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from zoneinfo import ZoneInfo  # noqa: E402
+
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
@@ -90,7 +92,7 @@ def any_db_url(request, tmp_path):
 def make_runtime(db_url: str, tmp_path: Path, **overrides) -> Runtime:
     config = load_config(environ={}, use_file=False, overrides={
         "database.url": db_url, "server.media_dir": str(tmp_path / "media"), **overrides})
-    runtime = Runtime.from_config(config, FrozenClock(DEFAULT_NOW))
+    runtime = Runtime.from_config(config, FrozenClock(DEFAULT_NOW, ZoneInfo(config["scheduler.timezone"])))
     upgrade(runtime.engine)
     return runtime
 

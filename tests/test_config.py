@@ -93,3 +93,22 @@ def test_example_config_documents_every_key():
     assert set(config.values) == set(SCHEMA)
     for key in SCHEMA:
         assert f"{key.split('.')[1]}:" in example, key
+
+
+def test_the_configured_zone_is_the_clock_of_every_part(tmp_path):
+    """One zone, from config: the runtime's clock reads it, the scheduler's
+    triggers use it, and WeCom timestamps are computed in it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.runtime import Runtime
+    from bot.schedule.scheduler import Scheduler
+    config = load_config(environ={}, use_file=False, overrides={
+        "database.url": f"sqlite:///{tmp_path}/z.db", "scheduler.timezone": "Asia/Urumqi"})
+    runtime = Runtime.from_config(config)
+    assert runtime.clock.zone == ZoneInfo("Asia/Urumqi")
+    assert Scheduler(runtime).tz == ZoneInfo("Asia/Urumqi")
+    wall = datetime(2027, 3, 1, 9, 5)
+    assert runtime.clock.epoch(wall) == int(wall.replace(tzinfo=ZoneInfo("Asia/Urumqi")).timestamp())
+    assert abs((runtime.clock.now() - datetime.now(ZoneInfo("Asia/Urumqi")).replace(tzinfo=None)).total_seconds()) < 5
+    runtime.engine.dispose()

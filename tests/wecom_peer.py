@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 
 from weworkapi.WXBizMsgCrypt3 import WXBizMsgCrypt
 
-from bot.clock import epoch
 
 TOKEN = "zhibuToken2026"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"  # 43 chars
@@ -57,7 +56,7 @@ class WeComPeer:
 
     def sealed(self, plaintext: str, timestamp: int | None = None) -> tuple[str, dict]:
         """(POST body, query) exactly as WeCom sends a callback."""
-        timestamp = str(timestamp or epoch(self.clock.now()))
+        timestamp = str(timestamp or self.clock.epoch())
         nonce = f"n{next(self.nonces)}"
         ret, reply_style = self.crypt.EncryptMsg(plaintext, nonce, timestamp)
         assert ret == 0
@@ -100,7 +99,7 @@ class AibotPeer:
         doc = {"msgid": f"aibot-{next(self.ids)}", "aibotid": "bot1", "chatid": chat_id,
                "chattype": "group", "from": {"userid": user}, "msgtype": "text",
                "text": {"content": content}, "response_url": "http://127.0.0.1:9/r"}
-        timestamp, nonce = str(epoch(self.clock.now())), f"a{next(self.ids)}"
+        timestamp, nonce = str(self.clock.epoch()), f"a{next(self.ids)}"
         ret, xml = self.crypt.EncryptMsg(json.dumps(doc, ensure_ascii=False), nonce, timestamp)
         root = ET.fromstring(xml)
         response = self.client.post("/wecom/aibot", data=json.dumps({"encrypt": root.findtext("Encrypt")}),

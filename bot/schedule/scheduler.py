@@ -14,7 +14,6 @@ import logging
 import os
 import uuid
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -41,7 +40,7 @@ class Scheduler:
         self.runtime = runtime
         self.worker = worker or DeliveryWorker(runtime)
         self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.tz = ZoneInfo(runtime.config["scheduler.timezone"])
+        self.tz = runtime.clock.zone  # the one zone: triggers and records read the same clock
         hour, minute = runtime.config["scheduler.monthly_push_time"].split(":")
         self.push_hour, self.push_minute = int(hour), int(minute)
 

@@ -9,7 +9,6 @@ from typing import Callable
 
 from flask import Blueprint, Response, current_app, request
 
-from bot.clock import epoch
 from bot.wecom.crypto import CryptoError, MessageCrypto
 from bot.wecom.gate import open_callback
 from bot.wecom.inbound import BadMessage, Inbound, app_message, envelope_xml
@@ -40,7 +39,7 @@ def receive(crypto_key: str, unconfigured: str, read: Reader, answer: Answerer) 
     crypto: MessageCrypto | None = current_app.extensions[crypto_key]
     if crypto is None:
         return refuse(503, f"{unconfigured} not configured")
-    now = epoch(runtime.clock.now())
+    now = runtime.clock.epoch()
     try:
         if request.method == "GET":
             return Response(open_callback(crypto, request.args, request.args.get("echostr", ""), now),
