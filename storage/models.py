@@ -112,8 +112,8 @@ class Task(Base):
 
 
 class Assignment(Base):
-    """The state of one task for one branch, created on its first event
-    (report, return, chase). No row means: open, nothing happened yet."""
+    """The state of one task for one branch, created on its first report or
+    return (a chase leaves it alone). No row means: open, nothing happened yet."""
     __tablename__ = "assignments"
     __table_args__ = (UniqueConstraint("task_id", "branch_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,8 +6,9 @@ lxml) needs ~9 s and XlsxWriter's constant_memory mode ~7 s, against the
 3 s goal of issue 7 — both spend ~5 µs per cell on objects we do not need.
 This writer emits the same SpreadsheetML (inline strings, one style table:
 plain / header / red mark, frozen header row, column widths) straight into
-the zip, sheet by sheet. Everything smaller (the bulletin) uses openpyxl,
-and the tests read these files back with openpyxl and python-calamine."""
+the zip, sheet by sheet. The bulletin's workbook is written by it too, so
+every export looks alike; the tests read these files back with openpyxl and
+python-calamine."""
 from __future__ import annotations
 
 import re

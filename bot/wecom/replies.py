@@ -1,4 +1,5 @@
-"""Bodies of passive replies (plaintext, before encryption)."""
+"""Bodies WeCom and we exchange as plaintext (before encryption): passive
+replies, and the app callback's own message format for `say`."""
 from __future__ import annotations
 
 import json
@@ -19,3 +20,16 @@ def stream_reply_json(stream_id: str, content: str) -> str:
     return json.dumps({"msgtype": "stream",
                        "stream": {"id": stream_id, "finish": True, "content": content}},
                       ensure_ascii=False)
+
+
+def app_text_xml(corp_id: str, user: str, content: str, create_time: int, msg_id: int, agent_id: int) -> str:
+    """A text message as WeCom posts it to the app callback (plaintext, before
+    encryption): what `python -m bot say` sends to check a deployment."""
+    return (f"<xml><ToUserName>{_cdata(corp_id)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
+            f"<CreateTime>{create_time}</CreateTime><MsgType>{_cdata('text')}</MsgType>"
+            f"<Content>{_cdata(content)}</Content><MsgId>{msg_id}</MsgId><AgentID>{agent_id}</AgentID></xml>")
+
+
+def envelope_xml(encrypt: str) -> str:
+    """The body WeCom posts: the encrypted message in its envelope."""
+    return f"<xml><Encrypt>{_cdata(encrypt)}</Encrypt></xml>"
