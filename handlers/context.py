@@ -7,7 +7,7 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
-from bot.wecom.inbound import Inbound
+from handlers.inbound import Inbound
 from storage.models import COMMITTEE_TYPES, ORG_DEPARTMENT, REPORTING_ROLES, Member, Organization
 from storage.orgs import branches_under
 from storage.month import Month

@@ -4,21 +4,26 @@ its traceback and the user only hears that it failed."""
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from datetime import datetime
+from typing import Callable, Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.runtime import Runtime
-from bot.wecom.inbound import Inbound
 from handlers.commands import basics, bulletin, checkin, meetings, org, publish, reports, tasks
 from handlers.context import Actor, CommandError, Context
+from handlers.inbound import Inbound
 from handlers.parse import Command, parse_command
 from storage.db import transaction
 from storage.inbound import Duplicate, record_inbound, set_outcome
-from storage.models import Member, Organization
+from storage.members import active_member_by_userid, organization
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Command, Context], str]
+
+
+class Clock(Protocol):
+    """What handlers need of the bot's one clock (bot/clock.py)."""
+    def now(self) -> datetime: ...
 
 HANDLERS: dict[str, Handler] = {
     "help": basics.help, "whoami": basics.whoami, "unknown": basics.unknown,
@@ -51,18 +56,18 @@ def route(inbound: Inbound) -> tuple[Command, Handler] | None:
     return Command("unsupported"), lambda cmd, ctx: "暂不支持这类消息，请发送文字，如“帮助”。"
 
 
-def handle(inbound: Inbound, runtime: Runtime) -> str | None:
+def handle(inbound: Inbound, sessions: sessionmaker[Session], clock: Clock) -> str | None:
     """Act on a message once; None when there is nothing to say (events,
     duplicates). Deliveries a handler queues are written in the same
     transaction, so a broadcast is never lost or doubled."""
-    now, routed = runtime.clock.now(), route(inbound)  # parsing is pure: before the transaction
+    now, routed = clock.now(), route(inbound)  # parsing is pure: before the transaction
     expected = routed[0].name if routed else "event"
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(sessions) as session:
             inbound_id = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
                                         user=inbound.user, msg_type=inbound.kind, content=inbound.text,
                                         media_id=inbound.media_id, now=now, outcome=expected)
-            reply, outcome = _answer(inbound, routed, session, inbound_id, now, runtime)
+            reply, outcome = _answer(inbound, routed, session, inbound_id, now)
             if outcome != expected:  # refused, or an unknown sender: say so in the log
                 set_outcome(session, inbound_id, outcome)
             return reply
@@ -71,19 +76,20 @@ def handle(inbound: Inbound, runtime: Runtime) -> str | None:
         return None
     except Exception:
         log.exception("handler failed for %s", inbound.dedupe_key)
-        _record_failure(inbound, runtime, now)
+        _record_failure(inbound, sessions, now)
         return FAILED
 
 
-def _answer(inbound: Inbound, routed, session, inbound_id: int, now, runtime) -> tuple[str | None, str]:
+def _answer(inbound: Inbound, routed, session: Session, inbound_id: int,
+            now: datetime) -> tuple[str | None, str]:
     conn = session.connection()  # plain rows on the hot path: no ORM identity map needed
-    member = conn.execute(_MEMBER, {"userid": inbound.user}).first()
+    member = active_member_by_userid(conn, inbound.user)
     if member is None:
         return (None, "unknown user, event") if inbound.kind == "event" else (UNKNOWN_USER, "unknown user")
     if routed is None:
         return None, "event"
     command, handler = routed
-    unit = conn.execute(_ORG, {"org_id": member.org_id}).first()
+    unit = organization(conn, member.org_id)
     ctx = Context(session, now, Actor(member, unit), inbound, inbound_id)
     try:
         return handler(command, ctx), command.name
@@ -91,14 +97,10 @@ def _answer(inbound: Inbound, routed, session, inbound_id: int, now, runtime) ->
         return str(e), f"refused: {command.name}"
 
 
-_MEMBER = select(Member.__table__).where(Member.wecom_userid == bindparam("userid"), Member.active)
-_ORG = select(Organization.__table__).where(Organization.id == bindparam("org_id"))
-
-
-def _record_failure(inbound: Inbound, runtime: Runtime, now) -> None:
+def _record_failure(inbound: Inbound, sessions: sessionmaker[Session], now: datetime) -> None:
     """Log the message as failed, so WeCom's retries do not fail it again."""
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(sessions) as session:
             inbound_id = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
                                         user=inbound.user, msg_type=inbound.kind, content=inbound.text,
                                         media_id=inbound.media_id, now=now)
