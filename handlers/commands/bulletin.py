@@ -3,8 +3,9 @@ chat command that shows it to staff."""
 from __future__ import annotations
 
 
-from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
+from handlers.context import STAFF, CommandError, Context
 from handlers.parse import Command, normalise, parse_month
+from handlers.registry import cannot, command
 from handlers.pushes import to_branch
 from handlers.render import fit
 from storage.bulletin import Bulletin, build_bulletin
@@ -34,9 +35,9 @@ def render_bulletin(b: Bulletin, issuer: str) -> str:
     return "\n".join(lines)
 
 
+@command("bulletin", "通报", "bulletin", roles=STAFF, refusal=cannot("查看通报（组织部和党委可以）"))
 def bulletin(cmd: Command, ctx: Context) -> str:
-    """通报 YYYY-MM [发送]：月度通报（组织部和党委）"""
-    ctx.require(ORG_ADMIN, COMMITTEE, what="查看通报（组织部和党委可以）")
+    """通报 YYYY-MM [发送]：月度通报（加“发送”则发到各支部群）"""
     text = normalise(cmd.rest)
     send = text.endswith("发送")
     text = text.removesuffix("发送").strip()
