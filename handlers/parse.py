@@ -41,11 +41,12 @@ _HALF_WIDTH = {0x3000: " ", **{c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)
 
 
 def _trim(norm: str, orig: str) -> tuple[str, str]:
-    """Drop the @-mention and trailing punctuation from both copies alike."""
+    """Drop the @-mention and trailing punctuation from both copies alike;
+    a message that is only punctuation ("？", the help spelling) stays."""
     mention = _MENTION.match(norm)
     start = mention.end() if mention else 0
     trailing = _TRAILING.search(norm, start)
-    end = trailing.start() if trailing else len(norm)
+    end = trailing.start() if trailing and trailing.start() > start else len(norm)
     return norm[start:end], orig[start:end]
 
 
