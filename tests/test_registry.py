@@ -2,11 +2,13 @@
 function with a help line, help shows each role what it may use, and a role
 that may not use a command is refused before the function runs."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from handlers import __version__
 from handlers.context import BRANCH, MEMBER, REPORTERS, STAFF
 from handlers.parse import parse_command
 from handlers.registry import REGISTRY, Registry, cannot
+from storage.db import schema_version
 from storage.models import InboundMessage, Report
 from tests.wecom_peer import CORP_ID
 
@@ -139,3 +141,13 @@ def test_a_message_kind_with_no_command_gets_the_unsupported_text(wecom):
             f"<CreateTime>1700000000</CreateTime><MsgType>link</MsgType><Title>t</Title>"
             f"<Url>http://example.invalid/</Url><MsgId>9100000001</MsgId><AgentID>1000002</AgentID></xml>")
     assert wecom.open_reply(wecom.post(link))["Content"] == "暂不支持这类消息，请发送文字，如“帮助”。"
+
+
+@pytest.mark.parametrize("user", [PLAIN_MEMBER, SECRETARY, COMMITTEE, ORG_STAFF])
+def test_version_names_the_bot_and_the_database_schema_for_everyone(wecom, county, user):
+    revision = schema_version(county.engine)
+    assert revision and wecom.say(user, "版本") == f"支部通 {__version__}\n数据库结构版本 {revision}"
+    assert "版本：" in wecom.say(user, "帮助")
+    with county.engine.begin() as conn:  # the answer is read from the database, not remembered
+        conn.execute(text("UPDATE alembic_version SET version_num = 'zz99'"))
+    assert wecom.say(user, "VERSION").endswith("数据库结构版本 zz99")

@@ -1,10 +1,12 @@
-"""帮助, 我的, and the friendly answer to anything unknown. Help is built
+"""帮助, 我的, 版本, and the friendly answer to anything unknown. Help is built
 from the registry: each role sees the commands it may use, in table order."""
 from __future__ import annotations
 
+from handlers import __version__
 from handlers.context import Context
 from handlers.parse import Command
 from handlers.registry import REGISTRY, command
+from storage.db import schema_version
 
 
 def help_text(kind: str) -> str:
@@ -32,3 +34,9 @@ def whoami(cmd: Command, ctx: Context) -> str:
     if ctx.actor.is_staff:
         lines.append(f"可查看下属 {len(ctx.scope)} 个支部")
     return "\n".join(lines)
+
+
+@command("version", "版本", "version")
+def version(cmd: Command, ctx: Context) -> str:
+    """版本：支部通和数据库结构的版本"""
+    return f"支部通 {__version__}\n数据库结构版本 {schema_version(ctx.session.get_bind()) or '未初始化'}"
