@@ -21,6 +21,7 @@ from storage.inbound import Duplicate, record_inbound, set_outcome
 from storage.members import active_member_by_userid, organization
 
 log = logging.getLogger(__name__)
+REGISTRY.loaded()  # complete and checked when the app starts, not at someone's first message
 EVIDENCE_KINDS = ("image", "file", "video", "voice")
 UNKNOWN_USER = "未找到你的党员信息，请联系县委组织部核对名册。"
 FAILED = "抱歉，处理失败了，请稍后再试。如多次失败，请联系县委组织部。"

@@ -87,8 +87,8 @@ class Registry:
         return register
 
     def loaded(self) -> Registry:
-        """Import the command families once, so the table is complete; a
-        wrong table stops the bot at its first message, not at some user's."""
+        """Import the command families once, so the table is complete, and
+        refuse a wrong one (dispatch loads it when the app starts)."""
         if self._loads:
             loads, self._loads = self._loads, None
             importlib.import_module(loads)
@@ -135,7 +135,7 @@ class Registry:
 def _entry_problems(e: Entry) -> list[str]:
     found = [] if e.spellings else [f"{e.name!r}: a handler no spelling reaches (no spellings)"]
     found += [f"{e.name!r}: spelling {s!r} can never match (parsing reads half-width lower case)"
-              for s in e.spellings if s != s.lower().strip() or not s or any(0xFF01 <= ord(c) <= 0xFF5E for c in s)]
+              for s in e.spellings if not _matchable(s)]
     for h in e.handlers:
         if not h.help:
             found.append(f"{e.name!r}: {h.fn.__qualname__} has no docstring (its help line)")
@@ -147,6 +147,12 @@ def _entry_problems(e: Entry) -> list[str]:
     if set(taken) != set(ALL_ROLES) and e.refusal is None:
         found.append(f"{e.name!r}: some roles may not use it, but no refusal says why")
     return found
+
+
+def _matchable(spelling: str) -> bool:
+    """Parsing compares a stripped, lower-cased, half-width copy of the text."""
+    full_width = any(0xFF01 <= ord(c) <= 0xFF5E or c == "\u3000" for c in spelling)
+    return bool(spelling) and spelling == spelling.lower().strip() and not full_width
 
 
 REGISTRY = Registry(loads="handlers.commands")
