@@ -7,12 +7,18 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
-from bot.wecom.inbound import Inbound
+from handlers.inbound import Inbound
 from storage.models import COMMITTEE_TYPES, ORG_DEPARTMENT, REPORTING_ROLES, Member, Organization
 from storage.orgs import branches_under
 from storage.month import Month
 
 ORG_ADMIN, COMMITTEE, REPORTER, MEMBER = "org_admin", "committee", "reporter", "member"
+# Who may use a command, as declared at its registration (handlers/registry.py).
+ALL_ROLES = (ORG_ADMIN, COMMITTEE, REPORTER, MEMBER)
+STAFF = (ORG_ADMIN, COMMITTEE)        # the org department and the committees above branches
+BRANCH = (REPORTER, MEMBER)           # everyone in a branch
+REPORTERS = (REPORTER,)               # 书记、副书记、支委: who reports for a branch
+NOT_A_BRANCH = "这是支部的命令；你是组织部门工作人员，请用“进度”查看各支部情况。"
 
 
 class CommandError(Exception):
@@ -34,12 +40,12 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.kind in (ORG_ADMIN, COMMITTEE)
+        return self.kind in STAFF
 
     @property
     def branch(self) -> Organization:
-        if self.is_staff:
-            raise CommandError("这是支部的命令；你是组织部门工作人员，请用“进度”查看各支部情况。")
+        if self.is_staff:  # branch commands refuse staff at registration; this is the backstop
+            raise CommandError(NOT_A_BRANCH)
         return self.unit
 
 
@@ -67,7 +73,3 @@ class Context:
     def scope(self) -> list[Organization]:
         """The branches this actor may see: own branch, or a subtree."""
         return branches_under(self.session, self.actor.unit)
-
-    def require(self, *kinds: str, what: str) -> None:
-        if self.actor.kind not in kinds:
-            raise CommandError(f"你的职务（{self.actor.member.role}）不能{what}。")

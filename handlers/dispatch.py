@@ -1,68 +1,74 @@
-"""One inbound message → one reply. Every handler is registered here; a
-CommandError is shown to the user as written, anything else is logged with
-its traceback and the user only hears that it failed."""
+"""One inbound message → one reply. Which function answers, and whether the
+sender's role may use it, is the registry's (handlers/registry.py); the role
+check runs here, once, before the function. A CommandError is shown to the
+user as written, anything else is logged with its traceback and the user
+only hears that it failed."""
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.runtime import Runtime
-from bot.wecom.inbound import Inbound
-from handlers.commands import basics, bulletin, checkin, meetings, org, publish, reports, tasks
+from handlers.commands import basics, reports
 from handlers.context import Actor, CommandError, Context
+from handlers.inbound import Inbound
 from handlers.parse import Command, parse_command
+from handlers.registry import REGISTRY, Fn
 from storage.db import transaction
 from storage.inbound import Duplicate, record_inbound, set_outcome
-from storage.models import Member, Organization
+from storage.members import active_member_by_userid, organization
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Command, Context], str]
-
-HANDLERS: dict[str, Handler] = {
-    "help": basics.help, "whoami": basics.whoami, "unknown": basics.unknown,
-    "tasks": tasks.tasks, "sheet": tasks.sheet, "progress": tasks.progress,
-    "done": reports.done, "correct": reports.correct,
-    "checkin": checkin.checkin,
-    "publish": publish.publish, "chase": org.chase, "return": org.return_for_rework,
-    "meeting": meetings.meeting, "bulletin": bulletin.bulletin,
-}
+REGISTRY.loaded()  # complete and checked when the app starts, not at someone's first message
 EVIDENCE_KINDS = ("image", "file", "video", "voice")
 UNKNOWN_USER = "未找到你的党员信息，请联系县委组织部核对名册。"
 FAILED = "抱歉，处理失败了，请稍后再试。如多次失败，请联系县委组织部。"
+UNSUPPORTED = "暂不支持这类消息，请发送文字，如“帮助”。"
 
 
-def register(name: str, handler: Handler) -> None:
-    HANDLERS[name] = handler
+class Clock(Protocol):
+    """What handlers need of the bot's one clock (bot/clock.py)."""
+    def now(self) -> datetime: ...
 
 
-def route(inbound: Inbound) -> tuple[Command, Handler] | None:
-    """Which handler answers this message; None for events that need no reply."""
+def route(inbound: Inbound) -> Command | None:
+    """What this message asks for (pure); None for events that need no reply."""
     if inbound.kind == "text":
-        command = parse_command(inbound.text)
-        return command, HANDLERS.get(command.name, basics.unknown)
+        return parse_command(inbound.text)
     if inbound.kind == "location":
-        return Command("checkin"), HANDLERS["checkin"]
+        return Command("checkin")
     if inbound.kind in EVIDENCE_KINDS:
-        return Command("evidence"), reports.evidence
+        return Command("evidence")
     if inbound.kind == "event":
         return None
-    return Command("unsupported"), lambda cmd, ctx: "暂不支持这类消息，请发送文字，如“帮助”。"
+    return Command("unsupported")
 
 
-def handle(inbound: Inbound, runtime: Runtime) -> str | None:
+def handler_for(command: Command, actor: Actor) -> Fn:
+    """The function that answers; a CommandError if the actor's role may not."""
+    if command.name in REGISTRY:
+        return REGISTRY.resolve(command.name, actor)
+    if command.name == "evidence":
+        return reports.evidence
+    if command.name == "unsupported":
+        return lambda cmd, ctx: UNSUPPORTED
+    return basics.unknown
+
+
+def handle(inbound: Inbound, sessions: sessionmaker[Session], clock: Clock) -> str | None:
     """Act on a message once; None when there is nothing to say (events,
     duplicates). Deliveries a handler queues are written in the same
     transaction, so a broadcast is never lost or doubled."""
-    now, routed = runtime.clock.now(), route(inbound)  # parsing is pure: before the transaction
-    expected = routed[0].name if routed else "event"
+    now, command = clock.now(), route(inbound)  # parsing is pure: before the transaction
+    expected = command.name if command else "event"
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(sessions) as session:
             inbound_id = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
                                         user=inbound.user, msg_type=inbound.kind, content=inbound.text,
                                         media_id=inbound.media_id, now=now, outcome=expected)
-            reply, outcome = _answer(inbound, routed, session, inbound_id, now, runtime)
+            reply, outcome = _answer(inbound, command, session, inbound_id, now)
             if outcome != expected:  # refused, or an unknown sender: say so in the log
                 set_outcome(session, inbound_id, outcome)
             return reply
@@ -71,34 +77,30 @@ def handle(inbound: Inbound, runtime: Runtime) -> str | None:
         return None
     except Exception:
         log.exception("handler failed for %s", inbound.dedupe_key)
-        _record_failure(inbound, runtime, now)
+        _record_failure(inbound, sessions, now)
         return FAILED
 
 
-def _answer(inbound: Inbound, routed, session, inbound_id: int, now, runtime) -> tuple[str | None, str]:
+def _answer(inbound: Inbound, command: Command | None, session: Session, inbound_id: int,
+            now: datetime) -> tuple[str | None, str]:
     conn = session.connection()  # plain rows on the hot path: no ORM identity map needed
-    member = conn.execute(_MEMBER, {"userid": inbound.user}).first()
+    member = active_member_by_userid(conn, inbound.user)
     if member is None:
         return (None, "unknown user, event") if inbound.kind == "event" else (UNKNOWN_USER, "unknown user")
-    if routed is None:
+    if command is None:
         return None, "event"
-    command, handler = routed
-    unit = conn.execute(_ORG, {"org_id": member.org_id}).first()
-    ctx = Context(session, now, Actor(member, unit), inbound, inbound_id)
+    actor = Actor(member, organization(conn, member.org_id))
     try:
-        return handler(command, ctx), command.name
+        handler = handler_for(command, actor)  # the role check: before the function runs
+        return handler(command, Context(session, now, actor, inbound, inbound_id)), command.name
     except CommandError as e:
         return str(e), f"refused: {command.name}"
 
 
-_MEMBER = select(Member.__table__).where(Member.wecom_userid == bindparam("userid"), Member.active)
-_ORG = select(Organization.__table__).where(Organization.id == bindparam("org_id"))
-
-
-def _record_failure(inbound: Inbound, runtime: Runtime, now) -> None:
+def _record_failure(inbound: Inbound, sessions: sessionmaker[Session], now: datetime) -> None:
     """Log the message as failed, so WeCom's retries do not fail it again."""
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(sessions) as session:
             inbound_id = record_inbound(session, dedupe_key=inbound.dedupe_key, channel=inbound.channel,
                                         user=inbound.user, msg_type=inbound.kind, content=inbound.text,
                                         media_id=inbound.media_id, now=now)

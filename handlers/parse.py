@@ -4,33 +4,22 @@ punctuation and an @-mention prefix all parse the same.
 
 Parsing reads a half-width copy of the text, mapped one character to one
 character, so the note the user wrote is cut from the original and keeps
-its own punctuation (“已排查，无问题” stays as typed)."""
+its own punctuation (“已排查，无问题” stays as typed).
+
+The command words are the registry's spellings (handlers/registry.py),
+read at the first parse: the command modules that declare them import this
+one, so the table cannot be read at import time."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 import cn2an
 
+from handlers.registry import REGISTRY
 from storage.month import Month
 
-# command name → spellings (Chinese first); longest spelling wins.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "help": ("帮助", "help", "菜单", "?"),
-    "tasks": ("任务", "tasks", "task"),
-    "done": ("完成", "上报", "done"),
-    "correct": ("更正", "修改", "correct"),
-    "progress": ("进度", "progress"),
-    "sheet": ("提醒单", "sheet"),
-    "checkin": ("签到", "报到", "checkin", "check-in"),
-    "whoami": ("我的", "我是谁", "whoami", "me"),
-    "publish": ("发布", "publish"),
-    "chase": ("催办", "chase"),
-    "return": ("退回", "return"),
-    "meeting": ("会议", "meeting"),
-    "bulletin": ("通报", "bulletin"),
-}
-_SPELLINGS = sorted(((s, n) for n, ss in ALIASES.items() for s in ss), key=lambda x: -len(x[0]))
 _MENTION = re.compile(r"^(@\S+\s*)+")
 _TRAILING = re.compile(r"[\s。.!！?？~～、,;；]+$")
 _SEPARATOR = re.compile(r"^[\s:：,，、]+")
@@ -41,7 +30,7 @@ _MONTH_DASH = re.compile(r"^(\d{1,2})-(\d+)")
 
 @dataclass(frozen=True)
 class Command:
-    name: str            # a key of ALIASES, or "unknown"
+    name: str            # a registered command's name, or "unknown"
     rest: str = ""       # what follows the command word, normalised
     number: int | None = None
     month: int | None = None   # for `完成 10月第2项`: an earlier month's task
@@ -52,11 +41,12 @@ _HALF_WIDTH = {0x3000: " ", **{c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)
 
 
 def _trim(norm: str, orig: str) -> tuple[str, str]:
-    """Drop the @-mention and trailing punctuation from both copies alike."""
+    """Drop the @-mention and trailing punctuation from both copies alike;
+    a message that is only punctuation ("？", the help spelling) stays."""
     mention = _MENTION.match(norm)
     start = mention.end() if mention else 0
     trailing = _TRAILING.search(norm, start)
-    end = trailing.start() if trailing else len(norm)
+    end = trailing.start() if trailing and trailing.start() > start else len(norm)
     return norm[start:end], orig[start:end]
 
 
@@ -72,11 +62,12 @@ def normalise(text: str) -> str:
     return _trim(orig.translate(_HALF_WIDTH), orig)[0].strip()
 
 
-def parse_command(text: str) -> Command:
+def parse_command(text: str, spellings: Sequence[tuple[str, str]] | None = None) -> Command:
+    """`spellings`: (spelling, name) pairs, longest first; the registry's by default."""
     orig = (text or "").strip()
     norm, orig = _trim(orig.translate(_HALF_WIDTH), orig)
     lowered = norm.lower()
-    for spelling, name in _SPELLINGS:
+    for spelling, name in REGISTRY.spellings() if spellings is None else spellings:
         if lowered.startswith(spelling):
             if spelling.isascii() and spelling.isalpha() and lowered[len(spelling):][:1].isalpha():
                 continue  # "doneX" is not "done"

@@ -186,12 +186,13 @@ def test_evidence_is_downloaded_with_its_sha256(app, wecom, county, standin, wor
 
 
 def test_a_crashing_handler_says_only_that_it_failed_and_is_not_rerun(wecom, county, monkeypatch, caplog):
-    from handlers import dispatch
+    from handlers.registry import REGISTRY
     from tests.wecom_peer import text_xml
 
     def broken(cmd, ctx):
         raise RuntimeError("secret internal detail")
-    monkeypatch.setitem(dispatch.HANDLERS, "tasks", broken)
+    [secretary_tasks] = REGISTRY.entries["tasks"].handlers
+    monkeypatch.setattr(secretary_tasks, "fn", broken)
     message = text_xml(SECRETARY, "任务", msg_id=9_000_000_001)
     reply = wecom.open_reply(wecom.post(message))["Content"]
     assert "处理失败" in reply and "secret" not in reply and "Traceback" not in reply

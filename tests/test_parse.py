@@ -24,7 +24,7 @@ def test_an_earlier_months_task():
 
 @pytest.mark.parametrize("text, name", [
     ("签到", "checkin"), ("checkin", "checkin"), ("任务？", "tasks"), ("tasks", "tasks"),
-    ("帮助", "help"), ("我的", "whoami"), ("whoami", "whoami"), ("提醒单", "sheet"),
+    ("帮助", "help"), ("？", "help"), ("@支部通 ?", "help"), ("我的", "whoami"), ("whoami", "whoami"), ("提醒单", "sheet"),
     ("你好", "unknown"), ("tasksx", "unknown"), ("", "unknown"),
 ])
 def test_command_words(text, name):

@@ -49,7 +49,7 @@ def receive(crypto_key: str, unconfigured: str, read: Reader, answer: Answerer) 
         return refuse(400, str(e))
     except CryptoError as e:
         return refuse(403, str(e))
-    reply = handle(inbound, runtime) if inbound else None
+    reply = handle(inbound, runtime.sessions, runtime.clock) if inbound else None
     if reply is None:  # nothing to say: an empty 200 stops WeCom's retries
         return Response("", 200)
     return answer(crypto, inbound, reply, now)

@@ -6,32 +6,16 @@ read. Nothing outside bot/wecom/ knows these field names."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from xml.etree.ElementTree import ParseError
 
+from handlers.inbound import Inbound  # the typed message handlers read; built here
+
 
 class BadMessage(Exception):
     """Malformed or hostile input; refused with 400."""
-
-
-@dataclass(frozen=True)
-class Inbound:
-    channel: str            # app | aibot
-    user: str               # WeCom userid of the sender
-    kind: str               # text | image | file | location | event | voice | video | …
-    text: str = ""
-    dedupe_key: str = ""
-    media_id: str | None = None
-    file_name: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    label: str | None = None
-    event: str | None = None
-    chat_id: str | None = None   # the group, for @-mentions of the smart robot
-    response_url: str | None = None
 
 
 def parse_xml(body: bytes | str) -> dict[str, str]:

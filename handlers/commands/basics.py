@@ -1,38 +1,32 @@
-"""帮助, 我的, and the friendly answer to anything unknown."""
+"""帮助, 我的, 版本, and the friendly answer to anything unknown. Help is built
+from the registry: each role sees the commands it may use, in table order."""
 from __future__ import annotations
 
-from handlers.context import COMMITTEE, MEMBER, ORG_ADMIN, REPORTER, Context
+from handlers import __version__
+from handlers.context import Context
 from handlers.parse import Command
-
-COMMON = ["任务 — 本支部本月任务", "提醒单 [2027-03] — 本月重点工作提醒单",
-          "签到 [说明] — 流动党员报到（也可发送位置）", "我的 — 查看我的身份"]
-REPORTING = ["完成 N [说明] — 上报第N项已完成，如：完成 2 已开会，到会9人",
-             "更正 N 说明 — 更正已上报的内容（原记录保留）",
-             "会议 支委会 2027-03-05 出席 7/9 [说明] — 记录三会一课",
-             "进度 — 本支部本月完成情况"]
-STAFF = ["进度 [N] — 下属支部完成情况", "发布 标题 截止 YYYY-MM-DD [对象 全部/农村,社区/ZB0001] [内容]",
-         "催办 N — 提醒未上报第N项的支部", "通报 YYYY-MM — 月度通报"]
-ADMIN_ONLY = ["退回 N 支部编码 原因 — 退回上报，要求重做"]
+from handlers.registry import REGISTRY, command
+from storage.db import schema_version
 
 
 def help_text(kind: str) -> str:
-    lines = {MEMBER: COMMON, REPORTER: REPORTING + COMMON,
-             COMMITTEE: STAFF + COMMON[3:], ORG_ADMIN: STAFF + ADMIN_ONLY + COMMON[3:]}[kind]
-    return "支部通可以这样用：\n" + "\n".join(f"· {line}" for line in lines)
+    return "支部通可以这样用：\n" + "\n".join(f"· {line}" for line in REGISTRY.help_lines(kind))
 
 
+@command("help", "帮助", "help", "菜单", "?", listed=False)  # no need to list itself
 def help(cmd: Command, ctx: Context) -> str:
     """帮助：我能做什么"""
     return help_text(ctx.actor.kind)
 
 
 def unknown(cmd: Command, ctx: Context) -> str:
-    """没听懂时的简短帮助"""
+    """没听懂时的简短帮助（没有命令词：dispatch 直接调用）"""
     return f"没听懂“{cmd.rest[:20]}”。\n" + help_text(ctx.actor.kind)
 
 
+@command("whoami", "我的", "我是谁", "whoami", "me")
 def whoami(cmd: Command, ctx: Context) -> str:
-    """我的：我是谁、哪个支部、什么职务"""
+    """我的：查看我的身份"""
     m, unit = ctx.actor.member, ctx.actor.unit
     lines = [f"你是 {m.name}（{m.role}，{m.status}）", f"所在组织：{unit.name}（{unit.code}）"]
     if m.is_mobile:
@@ -40,3 +34,9 @@ def whoami(cmd: Command, ctx: Context) -> str:
     if ctx.actor.is_staff:
         lines.append(f"可查看下属 {len(ctx.scope)} 个支部")
     return "\n".join(lines)
+
+
+@command("version", "版本", "version")
+def version(cmd: Command, ctx: Context) -> str:
+    """版本：支部通和数据库结构的版本"""
+    return f"支部通 {__version__}\n数据库结构版本 {schema_version(ctx.session.get_bind()) or '未初始化'}"

@@ -3,17 +3,18 @@ itself: handlers/render/bulletin.py)."""
 from __future__ import annotations
 
 
-from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
+from handlers.context import STAFF, CommandError, Context
 from handlers.parse import Command, normalise, parse_month
+from handlers.registry import cannot, command
 from handlers.render import fit
 from handlers.render.bulletin import render_bulletin
 from storage.bulletin import build_bulletin
 from storage.outbox import enqueue, to_branch
 
 
+@command("bulletin", "通报", "bulletin", roles=STAFF, refusal=cannot("查看通报（组织部和党委可以）"))
 def bulletin(cmd: Command, ctx: Context) -> str:
-    """通报 YYYY-MM [发送]：月度通报（组织部和党委）"""
-    ctx.require(ORG_ADMIN, COMMITTEE, what="查看通报（组织部和党委可以）")
+    """通报 YYYY-MM [发送]：月度通报（加“发送”则发到各支部群）"""
     text = normalise(cmd.rest)
     send = text.endswith("发送")
     text = text.removesuffix("发送").strip()

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.parse import Command
+from handlers.registry import command
 from handlers.render import moment
 from storage.checkins import month_checkins, record_checkin
 
 
+@command("checkin", "签到", "报到", "checkin", "check-in")  # a location message comes here too
 def checkin(cmd: Command, ctx: Context) -> str:
-    """签到 [说明]：报到（也可直接发送位置）"""
+    """签到 [说明]：流动党员报到（也可发送位置）"""
     inbound = ctx.inbound
     is_location = inbound.kind == "location"
     note = "" if is_location else cmd.rest

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from handlers.context import REPORTER, CommandError, Context
+from handlers.context import REPORTERS, CommandError, Context
 from handlers.parse import Command, normalise
+from handlers.registry import cannot, command
 from handlers.render import day, moment
 from storage.ledger import BACKFILL_DAYS
 from storage.models import MEETING_KINDS, Meeting
@@ -22,9 +23,9 @@ def is_backfilled(held_on: date, received_at) -> bool:
     return received_at.date() - held_on > BACKFILL_AFTER
 
 
+@command("meeting", "会议", "meeting", roles=REPORTERS, refusal=cannot("记录会议（只有书记、副书记和支委可以）"))
 def meeting(cmd: Command, ctx: Context) -> str:
-    """会议 类型 日期 出席 x/y [说明]：记录三会一课和主题党日"""
-    ctx.require(REPORTER, what="记录会议（只有书记、副书记和支委可以）")
+    """会议 支委会 2027-03-05 出席 7/9 [说明]：记录三会一课和主题党日"""
     match = _SHAPE.match(normalise(cmd.rest))
     if not match:
         raise CommandError(USAGE)

@@ -2,8 +2,9 @@
 退回. Everyone sees only the branches under them."""
 from __future__ import annotations
 
-from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
+from handlers.context import ORG_ADMIN, STAFF, CommandError, Context
 from handlers.parse import Command
+from handlers.registry import cannot, command
 from handlers.render import day, fit, moment
 from storage.models import Task
 from storage.month import Month
@@ -25,8 +26,9 @@ def _staff_task(cmd: Command, ctx: Context, usage: str) -> Task:
     return task
 
 
+@command("progress", roles=STAFF)  # a branch's 进度 is tasks.progress
 def progress_of_branches(cmd: Command, ctx: Context) -> str:
-    """进度 [N]：下属各支部本月完成情况，完成率低的在前"""
+    """进度 [N]：下属支部本月完成情况（慢的在前），加 N 看第N项"""
     if cmd.number is not None:
         return progress_of_task(cmd, ctx)
     today, book = ctx.now.date(), TaskBook(ctx.session, ctx.month, ctx.scope)
@@ -64,9 +66,9 @@ def progress_of_task(cmd: Command, ctx: Context) -> str:
     return fit("\n".join(lines))
 
 
+@command("chase", "催办", "chase", roles=STAFF, refusal=cannot("催办（组织部和党委可以）"))
 def chase(cmd: Command, ctx: Context) -> str:
-    """催办 N：提醒尚未上报第N项的支部（每个支部每天至多一次）"""
-    ctx.require(ORG_ADMIN, COMMITTEE, what="催办（组织部和党委可以）")
+    """催办 N：提醒未上报第N项的支部（每天至多一次）"""
     task = _staff_task(cmd, ctx, "催办 N")
     book = TaskBook(ctx.session, Month.iso(task.month), ctx.scope)
     late = [b for b in ctx.scope if targets(task, b) and book.status(task, b) != REPORTED]
@@ -81,9 +83,9 @@ def chase(cmd: Command, ctx: Context) -> str:
     return fit(f"第{task.number}项已催办 {len(late)} 个支部{already}：{names}")
 
 
+@command("return", "退回", "return", roles=(ORG_ADMIN,), refusal=cannot("退回上报（组织部可以）"))
 def return_for_rework(cmd: Command, ctx: Context) -> str:
-    """退回 N 支部编码 原因：退回上报，要求重做"""
-    ctx.require(ORG_ADMIN, what="退回上报（组织部可以）")
+    """退回 N 支部编码 原因：退回上报，要求重做，如：退回 2 ZB0007 缺少会议照片"""
     task = _staff_task(cmd, ctx, "退回 N 支部编码 原因，如：退回 2 ZB0007 缺少会议照片")
     parts = cmd.note.split(maxsplit=1)
     if len(parts) < 2:

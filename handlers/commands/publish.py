@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from handlers.context import COMMITTEE, ORG_ADMIN, CommandError, Context
+from handlers.context import COMMITTEE, STAFF, CommandError, Context
 from handlers.parse import Command, normalise
+from handlers.registry import cannot, command
 from handlers.render import day
 from storage.models import Task
 from storage.orgs import targets
@@ -45,9 +46,9 @@ def parse_publication(rest: str, today: date) -> Publication:
                        (match.group("targets") or "全部").strip(), (match.group("content") or "").strip())
 
 
+@command("publish", "发布", "publish", roles=STAFF, refusal=cannot("发布任务（组织部和党委可以）"))
 def publish(cmd: Command, ctx: Context) -> str:
-    """发布 标题 截止 YYYY-MM-DD [对象 …] [内容]：发布任务并发送到各支部"""
-    ctx.require(ORG_ADMIN, COMMITTEE, what="发布任务（组织部和党委可以）")
+    """发布 标题 截止 YYYY-MM-DD [对象 全部/农村,社区/ZB0001] [内容]：发布任务并发送到各支部"""
     item = parse_publication(cmd.rest, ctx.now.date())
     try:
         kind, values = parse_targets(item.targets, {b.code for b in ctx.scope})

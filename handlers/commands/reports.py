@@ -1,8 +1,9 @@
 """完成, 更正, and the photo or file that follows a report as evidence."""
 from __future__ import annotations
 
-from handlers.context import REPORTER, CommandError, Context
+from handlers.context import REPORTERS, CommandError, Context
 from handlers.parse import Command
+from handlers.registry import cannot, command
 from handlers.render import moment, task_label
 from storage.models import Task
 from storage.orgs import targets
@@ -10,10 +11,10 @@ from storage.reports import add_report, attach_evidence, current_report, recent_
 from storage.tasks import REPORTED, find_task, status_of
 
 EVIDENCE_KINDS = {"image": "照片", "file": "文件", "video": "视频", "voice": "语音"}
+FOR_THE_BRANCH = cannot("为支部上报（只有书记、副书记和支委可以上报）")
 
 
 def _task_for(cmd: Command, ctx: Context, usage: str) -> Task:
-    ctx.require(REPORTER, what="为支部上报（只有书记、副书记和支委可以上报）")
     if cmd.number is None:
         raise CommandError(f"用法：{usage}")
     branch = ctx.actor.branch
@@ -25,8 +26,9 @@ def _task_for(cmd: Command, ctx: Context, usage: str) -> Task:
     return task
 
 
+@command("done", "完成", "上报", "done", roles=REPORTERS, refusal=FOR_THE_BRANCH)
 def done(cmd: Command, ctx: Context) -> str:
-    """完成 N [说明]：上报第N项已完成"""
+    """完成 N [说明]：上报第N项已完成，如：完成 2 已开会，到会9人"""
     task = _task_for(cmd, ctx, "完成 N [说明]，如：完成 2 已开会，到会9人")
     branch = ctx.actor.branch
     if status_of(ctx.session, task, branch) == REPORTED:
@@ -41,8 +43,9 @@ def done(cmd: Command, ctx: Context) -> str:
     return "\n".join(lines)
 
 
+@command("correct", "更正", "修改", "correct", roles=REPORTERS, refusal=FOR_THE_BRANCH)
 def correct(cmd: Command, ctx: Context) -> str:
-    """更正 N 说明：更正已上报的内容，原记录保留"""
+    """更正 N 说明：更正已上报的内容（原记录保留）"""
     task = _task_for(cmd, ctx, "更正 N 新的说明")
     if not cmd.note:
         raise CommandError(f"请写明更正内容，如：更正 {task.number} 到会人数应为9人")

@@ -3,9 +3,9 @@ committee are doing."""
 from __future__ import annotations
 
 
-from handlers.context import CommandError, Context
-from handlers.commands.org import progress_of_branches
+from handlers.context import BRANCH, NOT_A_BRANCH, CommandError, Context
 from handlers.parse import Command, parse_month
+from handlers.registry import command, told
 from handlers.render import day, fit, task_label
 from handlers.render.sheet import render_sheet
 from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
@@ -13,6 +13,7 @@ from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
 STATUS = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
 
 
+@command("tasks", "任务", "tasks", "task", roles=BRANCH, refusal=told(NOT_A_BRANCH))
 def tasks(cmd: Command, ctx: Context) -> str:
     """任务：本支部本月任务"""
     branch = ctx.actor.branch
@@ -33,8 +34,9 @@ def tasks(cmd: Command, ctx: Context) -> str:
     return fit("\n".join(lines))
 
 
+@command("sheet", "提醒单", "sheet", roles=BRANCH, refusal=told(NOT_A_BRANCH))
 def sheet(cmd: Command, ctx: Context) -> str:
-    """提醒单 [YYYY-MM]：本支部的重点工作提醒单"""
+    """提醒单 [2027-03]：本支部的重点工作提醒单"""
     month = parse_month(cmd.rest) if cmd.rest else ctx.month
     if month is None:
         raise CommandError("用法：提醒单 2027-03（年-月）")
@@ -44,10 +46,9 @@ def sheet(cmd: Command, ctx: Context) -> str:
     return fit(text.replace("**", ""))
 
 
+@command("progress", "进度", "progress", roles=BRANCH)  # staff: org.progress_of_branches
 def progress(cmd: Command, ctx: Context) -> str:
-    """进度 [N]：本支部或下属支部的完成情况"""
-    if ctx.actor.is_staff:
-        return progress_of_branches(cmd, ctx)
+    """进度：本支部本月完成情况"""
     branch = ctx.actor.branch
     mine = branch_tasks(ctx.session, branch, ctx.month)
     done = sum(bt.status == REPORTED for bt in mine)
