@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Lease
+from storage.models import AccessToken, Lease
 from storage.insert_ignore import insert_ignore
 
 
@@ -48,3 +48,18 @@ def release(session: Session, name: str, holder: str, now: datetime) -> None:
 
 def lease_of(session: Session, name: str) -> Lease | None:
     return session.get(Lease, name)
+
+
+def stored_token(session: Session, key: str) -> tuple[str, datetime] | None:
+    """(token, expires_at) of a WeCom access token shared by every process."""
+    row = session.get(AccessToken, key)
+    return (row.token, row.expires_at) if row else None
+
+
+def store_token(session: Session, key: str, token: str, expires_at: datetime) -> None:
+    row = session.get(AccessToken, key)
+    if row is None:
+        session.add(AccessToken(key=key, token=token, expires_at=expires_at))
+    else:
+        row.token, row.expires_at = token, expires_at
+    session.flush()

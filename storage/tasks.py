@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Assignment, Organization, Task
@@ -85,3 +85,19 @@ def status_of(session: Session, task: Task, branch: Organization) -> str:
     status = session.scalar(select(Assignment.status).where(
         Assignment.task_id == task.id, Assignment.branch_id == branch.id))
     return status or OPEN
+
+
+def add_task(session: Session, **fields) -> Task:
+    """A new task in its month, numbered next (numbers already on a sheet never move)."""
+    task = Task(number=next_number(session, fields["month"]), **fields)
+    session.add(task)
+    session.flush()
+    return task
+
+
+def next_number(session: Session, month: str) -> int:
+    return (session.scalar(select(func.max(Task.number)).where(Task.month == month)) or 0) + 1
+
+
+def task_by_id(session: Session, task_id: int) -> Task | None:
+    return session.get(Task, task_id)

@@ -27,8 +27,7 @@ from bot.runtime import Runtime
 from sqlalchemy.exc import OperationalError
 
 from storage.db import transaction
-from storage.leases import release, try_acquire
-from storage.models import AccessToken
+from storage.leases import release, store_token, stored_token, try_acquire
 
 log = logging.getLogger(__name__)
 # urllib3 logs every request line at DEBUG, and ours carry corpsecret or
@@ -93,12 +92,12 @@ class WeComClient:
                     # Take the lease first, then read: a token stored by whoever
                     # held the lease before us is then always seen.
                     mine = try_acquire(session, lease, self.holder, now, timedelta(seconds=30))
-                    row = session.get(AccessToken, self.token_key)
-                    if row and row.token != stale and row.expires_at > now + REFRESH_MARGIN:
+                    stored = stored_token(session, self.token_key)
+                    if stored and stored[0] != stale and stored[1] > now + REFRESH_MARGIN:
                         if mine:
                             release(session, lease, self.holder, now)
-                        self._token = (row.token, row.expires_at)
-                        return row.token
+                        self._token = stored
+                        return stored[0]
             except OperationalError:  # a lock conflict with another process: try again
                 mine = False
             if mine:
@@ -120,12 +119,7 @@ class WeComClient:
         now = self.runtime.clock.now()
         expires = now + timedelta(seconds=int(doc.get("expires_in", 7200)))
         with transaction(self.runtime.sessions) as session:
-            row = session.get(AccessToken, self.token_key)
-            if row is None:
-                session.add(AccessToken(key=self.token_key, token=doc["access_token"], expires_at=expires))
-            else:
-                row.token, row.expires_at = doc["access_token"], expires
-            session.flush()
+            store_token(session, self.token_key, doc["access_token"], expires)
             release(session, lease, self.holder, now)
         self._token = (doc["access_token"], expires)
         log.info("fetched a new WeCom access token (expires %s)", expires)

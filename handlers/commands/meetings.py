@@ -11,7 +11,8 @@ from handlers.parse import Command, normalise
 from handlers.registry import cannot, command
 from handlers.render import day, moment
 from storage.ledger import BACKFILL_DAYS
-from storage.models import MEETING_KINDS, Meeting
+from storage.meetings import record_meeting
+from storage.models import MEETING_KINDS
 
 USAGE = "用法：会议 支委会 2027-03-05 出席 7/9 [说明]（类型：" + "、".join(MEETING_KINDS) + "）"
 BACKFILL_AFTER = timedelta(days=BACKFILL_DAYS)  # logged later than this after the event: 补记录
@@ -42,10 +43,9 @@ def meeting(cmd: Command, ctx: Context) -> str:
     came, of = match.group("came"), match.group("of")
     if came and int(came) > int(of):
         raise CommandError(f"出席人数 {came} 大于应到人数 {of}，请核对。")
-    ctx.session.add(Meeting(branch_id=ctx.actor.branch.id, kind=kind, held_on=held_on,
-                            attended=int(came) if came else None, expected=int(of) if of else None,
-                            note=match.group("note").strip()[:1000], member_id=ctx.actor.member.id,
-                            received_at=ctx.now))
+    record_meeting(ctx.session, branch_id=ctx.actor.branch.id, kind=kind, held_on=held_on,
+                   attended=int(came) if came else None, expected=int(of) if of else None,
+                   note=match.group("note").strip()[:1000], member_id=ctx.actor.member.id, now=ctx.now)
     lines = [f"已记录{kind}（{day(held_on)}）" + (f"，出席 {came}/{of}" if came else "")]
     if is_backfilled(held_on, ctx.now):
         lines.append(f"注意：本条于 {moment(ctx.now)} 登记，距会议 {(ctx.now.date() - held_on).days} 天，"

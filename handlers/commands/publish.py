@@ -14,7 +14,7 @@ from handlers.render import day
 from storage.models import Task
 from storage.orgs import targets
 from storage.outbox import enqueue, to_branch
-from storage.importers.plan_import import next_number
+from storage.tasks import add_task
 from storage.importers.plan_read import parse_targets
 
 USAGE = "用法：发布 标题 截止 2027-03-20 [对象 全部/农村,社区/ZB0001,ZB0002] [内容]"
@@ -59,16 +59,14 @@ def publish(cmd: Command, ctx: Context) -> str:
         # A committee's "all" or 领域 means its own branches: pin them down.
         task_probe = Task(target_kind=kind, target_values=",".join(values))
         kind, values = "codes", tuple(b.code for b in ctx.scope if targets(task_probe, b))
-    task = Task(natural_key=f"chat:{ctx.inbound.dedupe_key}"[:300], month=str(ctx.month),
-                number=next_number(ctx.session, str(ctx.month)), title=item.title, deadline=item.deadline,
-                target_kind=kind, target_values=",".join(values), evidence=None,
-                note=item.content or None, recurring=False, issuer=ctx.actor.unit.name,
-                issuer_org_id=ctx.actor.unit.id, created_by=ctx.actor.member.id, received_at=ctx.now)
-    branches = [b for b in ctx.scope if targets(task, b)]
+    probe = Task(target_kind=kind, target_values=",".join(values))
+    branches = [b for b in ctx.scope if targets(probe, b)]
     if not branches:
         raise CommandError(f"对象“{item.targets}”下没有支部，任务未发布。")
-    ctx.session.add(task)
-    ctx.session.flush()
+    task = add_task(ctx.session, natural_key=f"chat:{ctx.inbound.dedupe_key}"[:300], month=str(ctx.month),
+                    title=item.title, deadline=item.deadline, target_kind=kind, target_values=",".join(values),
+                    evidence=None, note=item.content or None, recurring=False, issuer=ctx.actor.unit.name,
+                    issuer_org_id=ctx.actor.unit.id, created_by=ctx.actor.member.id, received_at=ctx.now)
     body = (f"**新任务：{task.title}**\n发布：{task.issuer}\n截止：{day(task.deadline)}\n"
             + (f"{item.content}\n" if item.content else "")
             + f"完成后请回复：完成 {task.number} 说明")

@@ -8,7 +8,7 @@ from handlers.render import moment, task_label
 from storage.models import Task
 from storage.orgs import targets
 from storage.reports import add_report, attach_evidence, current_report, recent_report_by
-from storage.tasks import REPORTED, find_task, status_of
+from storage.tasks import REPORTED, find_task, status_of, task_by_id
 
 EVIDENCE_KINDS = {"image": "照片", "file": "文件", "video": "视频", "voice": "语音"}
 FOR_THE_BRANCH = cannot("为支部上报（只有书记、副书记和支委可以上报）")
@@ -67,5 +67,5 @@ def evidence(cmd: Command, ctx: Context) -> str:
     media_id = ctx.inbound.media_id or ""
     name = ctx.inbound.file_name or f"{kind}-{media_id[:12]}.{'jpg' if kind == 'image' else 'bin'}"
     attach_evidence(ctx.session, report, media_id, kind, name, ctx.now)
-    task = ctx.session.get(Task, report.task_id)
+    task = task_by_id(ctx.session, report.task_id)
     return f"已将{EVIDENCE_KINDS.get(kind, '材料')}作为第{task.number}项「{task.title}」的证明材料。"

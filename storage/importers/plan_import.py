@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import BRANCH, Organization, Plan, Task
 from storage.importers.plan_read import PlanError, PlanSpec, TaskSpec, parse_plan
 from storage.importers.roster_import import ImportSummary
+from storage.tasks import next_number
 
 
 def import_plan(session: Session, path: str | Path, now: datetime) -> ImportSummary:
@@ -55,7 +56,3 @@ def _fields(item: TaskSpec, issuer: str) -> dict:
     return {"title": item.title, "deadline": item.deadline, "target_kind": item.target_kind,
             "target_values": ",".join(item.target_values), "evidence": item.evidence,
             "note": item.note, "recurring": item.recurring, "issuer": issuer}
-
-
-def next_number(session: Session, month: str) -> int:
-    return (session.scalar(select(func.max(Task.number)).where(Task.month == month)) or 0) + 1
