@@ -58,7 +58,7 @@ class ReportVersion(NamedTuple):
 
 class TaskRecord(NamedTuple):
     task: TaskInfo
-    status: str                        # open | reported | returned (storage.tasks)
+    state: str                         # open | reported | returned (storage.tasks)
     versions: tuple[ReportVersion, ...]  # oldest first; the last one counts
     overdue: bool                      # nothing reported and the deadline has passed
     return_reason: str | None
@@ -131,9 +131,9 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
             m.note, lag, lag > BACKFILL_DAYS))
     checkins = defaultdict(list)
     for c in run(select(CheckIn.day, CheckIn.received_at, CheckIn.note, CheckIn.label, Member.name,
-                        Member.outflow_city, Member.org_id).join(Member, CheckIn.member_id == Member.id)
+                        Member.inflow_city, Member.org_id).join(Member, CheckIn.member_id == Member.id)
                  .where(CheckIn.day >= start, CheckIn.day < end, Member.is_mobile).order_by(CheckIn.day)):
-        checkins[c.org_id].append(CheckInRecord(c.day, c.received_at, c.name, c.outflow_city or "",
+        checkins[c.org_id].append(CheckInRecord(c.day, c.received_at, c.name, c.inflow_city or "",
                                                 c.note or "", c.label or ""))
     ledgers, applying = [], {}
     by_code = any(t.target_kind == "codes" for t in tasks)
@@ -151,14 +151,14 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
 
 
 def _add_task(ledger: BranchLedger, task: TaskInfo, versions: list[ReportVersion] | tuple[()],
-              state: Row | None, today: date) -> None:
+              assignment: Row | None, today: date) -> None:
     ledger.tasks_due += 1
-    status = state.status if state else OPEN
+    state = assignment.state if assignment else OPEN
     overdue = not versions and task.deadline < today
     ledger.overdue += overdue
-    if status == REPORTED and versions:
+    if state == REPORTED and versions:
         ledger.reported += 1
         ledger.on_time += not versions[0].late
     ledger.corrected += sum(v.correction for v in versions)
-    ledger.tasks.append(TaskRecord(task, status, tuple(versions), overdue,
-                                   state.return_reason if state else None))
+    ledger.tasks.append(TaskRecord(task, state, tuple(versions), overdue,
+                                   assignment.return_reason if assignment else None))

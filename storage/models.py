@@ -60,15 +60,15 @@ class Member(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     # Not everyone has WeCom (older members often don't): the roster key is
-    # the WeCom id, else the mobile, else branch + name.
+    # the WeCom id, else the phone number, else branch + name.
     roster_key: Mapped[str] = mapped_column(String(128), unique=True)
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    mobile: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))  # personal data: shown only to who needs it
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     is_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
-    outflow_city: Mapped[str | None] = mapped_column(String(64))
+    inflow_city: Mapped[str | None] = mapped_column(String(64))  # 流入地: where a mobile member works now
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     joined_on: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -119,7 +119,7 @@ class Assignment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
     branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # reported | returned
+    state: Mapped[str] = mapped_column(String(16))  # reported | returned
     return_reason: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)

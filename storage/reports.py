@@ -19,15 +19,15 @@ def current_report(session: Session, task: Task, branch: Organization) -> Report
         Report.superseded_by.is_(None)).order_by(Report.id.desc()))
 
 
-def set_status(session: Session, task: Task, branch: Organization, status: str,
+def set_state(session: Session, task: Task, branch: Organization, state: str,
                now: datetime, reason: str | None = None) -> None:
     row = session.scalar(select(Assignment).where(
         Assignment.task_id == task.id, Assignment.branch_id == branch.id))
     if row is None:
-        session.add(Assignment(task_id=task.id, branch_id=branch.id, status=status,
+        session.add(Assignment(task_id=task.id, branch_id=branch.id, state=state,
                                return_reason=reason, received_at=now, updated_at=now))
     else:
-        row.status, row.return_reason, row.updated_at = status, reason, now
+        row.state, row.return_reason, row.updated_at = state, reason, now
 
 
 def add_report(session: Session, task: Task, branch: Organization, member_id: int,
@@ -41,13 +41,13 @@ def add_report(session: Session, task: Task, branch: Organization, member_id: in
     session.flush()
     if previous is not None:
         previous.superseded_by = report.id
-    set_status(session, task, branch, REPORTED, now)
+    set_state(session, task, branch, REPORTED, now)
     return report
 
 
 def return_report(session: Session, task: Task, branch: Organization, reason: str,
                   now: datetime) -> None:
-    set_status(session, task, branch, RETURNED, now, reason)
+    set_state(session, task, branch, RETURNED, now, reason)
 
 
 def recent_report_by(session: Session, member_id: int, now: datetime) -> Report | None:

@@ -20,11 +20,11 @@ OPEN, REPORTED, RETURNED = "open", "reported", "returned"
 @dataclass(frozen=True)
 class BranchTask:
     task: Task
-    status: str               # open | reported | returned
+    state: str                # open | reported | returned
     return_reason: str | None = None
 
     def overdue(self, today: date) -> bool:
-        return self.status != REPORTED and self.task.deadline < today
+        return self.state != REPORTED and self.task.deadline < today
 
 
 class TaskBook:
@@ -40,16 +40,16 @@ class TaskBook:
         query = _STATES
         if branches is not None and len(branches) < 500:
             query, params["branch_ids"] = _STATES_OF_BRANCHES, [b.id for b in branches]
-        self.state = {(a.task_id, a.branch_id): a for a in session.connection().execute(query, params)} \
+        self.states = {(a.task_id, a.branch_id): a for a in session.connection().execute(query, params)} \
             if self.tasks else {}
 
     def _with_state(self, task: Task, branch: Organization) -> BranchTask:
-        a = self.state.get((task.id, branch.id))
-        return BranchTask(task, a.status, a.return_reason) if a else BranchTask(task, OPEN)
+        a = self.states.get((task.id, branch.id))
+        return BranchTask(task, a.state, a.return_reason) if a else BranchTask(task, OPEN)
 
-    def status(self, task, branch: Organization) -> str:
-        a = self.state.get((task.id, branch.id))
-        return a.status if a else OPEN
+    def state_of(self, task, branch: Organization) -> str:
+        a = self.states.get((task.id, branch.id))
+        return a.state if a else OPEN
 
     def this_month(self, branch: Organization) -> list[BranchTask]:
         return [self._with_state(t, branch) for t in self.tasks
@@ -63,10 +63,10 @@ class TaskBook:
         mine = (self._with_state(t, branch) for t in self.tasks
                 if t.month < self.month and (not t.recurring or t.deadline >= self.first_day)
                 and targets(t, branch))
-        return [bt for bt in mine if bt.status != REPORTED]
+        return [bt for bt in mine if bt.state != REPORTED]
 
 
-_STATES = select(Assignment.task_id, Assignment.branch_id, Assignment.status, Assignment.return_reason) \
+_STATES = select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason) \
     .where(Assignment.task_id.in_(bindparam("task_ids", expanding=True)))
 _STATES_OF_BRANCHES = _STATES.where(Assignment.branch_id.in_(bindparam("branch_ids", expanding=True)))
 _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Task.month <= bindparam("last"))
@@ -81,10 +81,10 @@ def find_task(session: Session, month: Month, number: int) -> Task | None:
     return session.scalar(select(Task).where(Task.month == str(month), Task.number == number))
 
 
-def status_of(session: Session, task: Task, branch: Organization) -> str:
-    status = session.scalar(select(Assignment.status).where(
+def state_of(session: Session, task: Task, branch: Organization) -> str:
+    state = session.scalar(select(Assignment.state).where(
         Assignment.task_id == task.id, Assignment.branch_id == branch.id))
-    return status or OPEN
+    return state or OPEN
 
 
 def add_task(session: Session, **fields) -> Task:

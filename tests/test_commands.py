@@ -54,7 +54,7 @@ def test_done_records_the_report_with_server_time_and_sender(wecom, county, text
     [report] = reports(county)
     assert report.note == "已排查，无软弱涣散" and report.received_at == county.clock.now()
     with county.sessions() as s:
-        assert s.scalar(select(Assignment.status)) == "reported"
+        assert s.scalar(select(Assignment.state)) == "reported"
 
 
 def test_done_twice_is_refused_and_points_to_correction(wecom, county):

@@ -118,7 +118,7 @@ def test_ledger_records_are_data_and_the_backfill_rule_is_one(wecom, county):
     assert (zb1.backfilled, zb1.reported, zb1.on_time, zb1.tasks_due) == (1, 1, 0, len(zb1.tasks))
     [report] = [t for t in zb1.tasks if t.task.number == 1]
     [version] = report.versions
-    assert report.task.deadline == date(2026, 11, 27) and report.status == "reported"
+    assert report.task.deadline == date(2026, 11, 27) and report.state == "reported"
     assert version.late and not version.correction and version.received_at.date() == date(2026, 11, 28)
     [checkin] = zb4.checkins
     assert (checkin.member_name, checkin.city, checkin.day) == ("莫娜建", "厦门", date(2026, 11, 28))

@@ -25,8 +25,8 @@ def snapshot(rt):
         orgs = [(o.code, o.name, o.type, o.parent.code if o.parent else None, o.category,
                  group_addresses(s, o.code), o.active) for o in s.scalars(select(Organization))]
         addresses = [(a.owner, a.kind, a.value, a.updated_at) for a in s.scalars(select(Address))]
-        members = [(m.roster_key, m.name, m.wecom_userid, m.mobile, m.org.code, m.role,
-                    m.status, m.is_mobile, m.outflow_city, m.retired, m.joined_on, m.active,
+        members = [(m.roster_key, m.name, m.wecom_userid, m.phone, m.org.code, m.role,
+                    m.status, m.is_mobile, m.inflow_city, m.retired, m.joined_on, m.active,
                     m.updated_at) for m in s.scalars(select(Member))]
     return sorted(orgs, key=str), sorted(members), sorted(addresses)
 
@@ -57,7 +57,7 @@ def test_xlsx_and_csv_give_the_same_database(tmp_path):
     assert snapshot(a) == snapshot(b)
     orgs, members, _ = snapshot(a)
     assert len(orgs) == 41 and len(members) == 949
-    # Members without a WeCom account are kept (keyed by their mobile).
+    # Members without a WeCom account are kept (keyed by their phone number).
     assert any(m[2] is None and m[0].startswith("tel:") for m in members)
 
 
@@ -74,7 +74,7 @@ def test_sample_tree_and_people(runtime):
         mobile = s.scalars(select(Member).where(Member.is_mobile)).all()
     with (ROSTER_DIR / "members.csv").open(encoding="utf-8") as f:
         expected = sum(1 for r in csv.DictReader(f) if r["mobile_member"] == "是")
-    assert len(mobile) == expected > 50 and all(m.outflow_city for m in mobile)
+    assert len(mobile) == expected > 50 and all(m.inflow_city for m in mobile)
 
 
 def test_reimport_changes_nothing(runtime):
@@ -109,7 +109,7 @@ def test_edited_roster_updates_adds_and_deactivates(runtime, roster_copy):
         assert gone is not None and gone.active is False  # kept, not deleted
         assert s.scalar(select(Member.role).where(Member.wecom_userid == "u700003")) == "组织委员"
         new = s.scalar(select(Member).where(Member.wecom_userid == "u799999"))
-        assert new.name == "欧阳㛃堃" and new.is_mobile and new.outflow_city == "深圳"
+        assert new.name == "欧阳㛃堃" and new.is_mobile and new.inflow_city == "深圳"
     # The member comes back: reactivated, same row.
     edit_members(roster_copy, lambda rows: rows + [["邱国", "u700002", "13619659571", "ZB0001",
                                                     "党员", "正式党员", "", "", "", "1978-04-02"]])

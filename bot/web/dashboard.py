@@ -73,7 +73,7 @@ def overview():
         for branch in scope:
             mine = book.this_month(branch)
             progress.append({"branch": branch, "count": len(mine),
-                             "done": sum(bt.status == REPORTED for bt in mine),
+                             "done": sum(bt.state == REPORTED for bt in mine),
                              "overdue": sum(bt.overdue(now.date()) for bt in mine)})
         progress.sort(key=lambda r: (r["done"] / r["count"] if r["count"] else 1, -r["overdue"], r["branch"].code))
         owners = [org_owner(b.code) for b in scope]

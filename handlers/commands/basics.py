@@ -30,7 +30,7 @@ def whoami(cmd: Command, ctx: Context) -> str:
     m, unit = ctx.actor.member, ctx.actor.unit
     lines = [f"你是 {m.name}（{m.role}，{m.status}）", f"所在组织：{unit.name}（{unit.code}）"]
     if m.is_mobile:
-        lines.append(f"流动党员，流入地：{m.outflow_city or '未填'}")
+        lines.append(f"流动党员，流入地：{m.inflow_city or '未填'}")
     if ctx.actor.is_staff:
         lines.append(f"可查看下属 {len(ctx.scope)} 个支部")
     return "\n".join(lines)

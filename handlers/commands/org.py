@@ -11,7 +11,7 @@ from storage.month import Month
 from storage.orgs import targets
 from storage.outbox import enqueue, to_branch
 from storage.reports import current_report, return_report
-from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task, status_of
+from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task, state_of
 
 STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报"}
 
@@ -35,7 +35,7 @@ def progress_of_branches(cmd: Command, ctx: Context) -> str:
     rows = []
     for branch in ctx.scope:
         mine = book.this_month(branch)
-        done = sum(bt.status == REPORTED for bt in mine)
+        done = sum(bt.state == REPORTED for bt in mine)
         overdue = sum(bt.overdue(today) for bt in mine)
         rows.append((done / len(mine) if mine else 1.0, -overdue, branch, done, len(mine), overdue))
     rows.sort(key=lambda r: (r[0], r[1], r[2].code))
@@ -52,7 +52,7 @@ def progress_of_task(cmd: Command, ctx: Context) -> str:
     """进度 N：第N项在下属各支部的完成情况，未完成的在前"""
     task = _staff_task(cmd, ctx, "进度 N")
     book = TaskBook(ctx.session, Month.iso(task.month), ctx.scope)
-    states = [(b, book.status(task, b)) for b in ctx.scope if targets(task, b)]
+    states = [(b, book.state_of(task, b)) for b in ctx.scope if targets(task, b)]
     if not states:
         raise CommandError(f"第{task.number}项不涉及你下属的支部。")
     overdue = task.deadline < ctx.now.date()
@@ -61,8 +61,8 @@ def progress_of_task(cmd: Command, ctx: Context) -> str:
              f"已上报 {counts[REPORTED]}，被退回 {counts[RETURNED]}，未上报 {counts[OPEN]}"
              + ("（已逾期）" if overdue and counts[OPEN] + counts[RETURNED] else "")]
     order = {OPEN: 0, RETURNED: 1, REPORTED: 2}
-    for branch, status in sorted(states, key=lambda x: (order[x[1]], x[0].code)):
-        lines.append(f"{branch.name}（{branch.code}）：{STATE_NAMES[status]}")
+    for branch, state in sorted(states, key=lambda x: (order[x[1]], x[0].code)):
+        lines.append(f"{branch.name}（{branch.code}）：{STATE_NAMES[state]}")
     return fit("\n".join(lines))
 
 
@@ -71,7 +71,7 @@ def chase(cmd: Command, ctx: Context) -> str:
     """催办 N：提醒未上报第N项的支部（每天至多一次）"""
     task = _staff_task(cmd, ctx, "催办 N")
     book = TaskBook(ctx.session, Month.iso(task.month), ctx.scope)
-    late = [b for b in ctx.scope if targets(task, b) and book.status(task, b) != REPORTED]
+    late = [b for b in ctx.scope if targets(task, b) and book.state_of(task, b) != REPORTED]
     if not late:
         return f"第{task.number}项「{task.title}」各支部都已上报，无需催办。"
     body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline)}，本支部尚未上报。"
@@ -95,7 +95,7 @@ def return_for_rework(cmd: Command, ctx: Context) -> str:
     if branch is None:
         raise CommandError(f"没有找到支部“{who}”（请用支部编码，如 ZB0007）。")
     report = current_report(ctx.session, task, branch)
-    if report is None or status_of(ctx.session, task, branch) != REPORTED:
+    if report is None or state_of(ctx.session, task, branch) != REPORTED:
         raise CommandError(f"{branch.name}还没有上报第{task.number}项，无需退回。")
     return_report(ctx.session, task, branch, reason, ctx.now)
     body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"

@@ -8,7 +8,7 @@ from handlers.render import moment, task_label
 from storage.models import Task
 from storage.orgs import targets
 from storage.reports import add_report, attach_evidence, current_report, recent_report_by
-from storage.tasks import REPORTED, find_task, status_of, task_by_id
+from storage.tasks import REPORTED, find_task, state_of, task_by_id
 
 EVIDENCE_KINDS = {"image": "照片", "file": "文件", "video": "视频", "voice": "语音"}
 FOR_THE_BRANCH = cannot("为支部上报（只有书记、副书记和支委可以上报）")
@@ -31,7 +31,7 @@ def done(cmd: Command, ctx: Context) -> str:
     """完成 N [说明]：上报第N项已完成，如：完成 2 已开会，到会9人"""
     task = _task_for(cmd, ctx, "完成 N [说明]，如：完成 2 已开会，到会9人")
     branch = ctx.actor.branch
-    if status_of(ctx.session, task, branch) == REPORTED:
+    if state_of(ctx.session, task, branch) == REPORTED:
         raise CommandError(f"{task_label(task, ctx.month)}已上报过。如需修改，请发送：更正 {cmd.rest.split()[0]} 新的说明")
     add_report(ctx.session, task, branch, ctx.actor.member.id, cmd.note, ctx.now, ctx.inbound_id)
     lines = [f"已记录：{task_label(task, ctx.month)}「{task.title}」", f"上报人 {ctx.actor.member.name}，"

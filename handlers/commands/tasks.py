@@ -10,7 +10,7 @@ from handlers.render import day, fit, task_label
 from handlers.render.sheet import render_sheet
 from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
 
-STATUS = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
+STATE_NAMES = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
 
 
 @command("tasks", "任务", "tasks", "task", roles=BRANCH, refusal=told(NOT_A_BRANCH))
@@ -24,12 +24,12 @@ def tasks(cmd: Command, ctx: Context) -> str:
     for bt in mine:
         flag = "（已逾期）" if bt.overdue(today) else ""
         lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline)}｜"
-                     f"{STATUS[bt.status]}{flag}")
+                     f"{STATE_NAMES[bt.state]}{flag}")
     if not mine:
         lines.append("本月暂无任务。")
     for bt in owed:
         lines.append(f"{task_label(bt.task)} {bt.task.title}｜"
-                     f"截止{day(bt.task.deadline)}｜{STATUS[bt.status]}")
+                     f"截止{day(bt.task.deadline)}｜{STATE_NAMES[bt.state]}")
     lines.append("上报：完成 N 说明")
     return fit("\n".join(lines))
 
@@ -51,9 +51,9 @@ def progress(cmd: Command, ctx: Context) -> str:
     """进度：本支部本月完成情况"""
     branch = ctx.actor.branch
     mine = branch_tasks(ctx.session, branch, ctx.month)
-    done = sum(bt.status == REPORTED for bt in mine)
+    done = sum(bt.state == REPORTED for bt in mine)
     lines = [f"{branch.name} {ctx.month.label}：已完成 {done}/{len(mine)} 项"]
     today = ctx.now.date()
-    lines += [f"{bt.task.number}. {bt.task.title}：{STATUS[bt.status]}"
-              f"{'（已逾期）' if bt.overdue(today) else ''}" for bt in mine if bt.status != REPORTED]
+    lines += [f"{bt.task.number}. {bt.task.title}：{STATE_NAMES[bt.state]}"
+              f"{'（已逾期）' if bt.overdue(today) else ''}" for bt in mine if bt.state != REPORTED]
     return fit("\n".join(lines))

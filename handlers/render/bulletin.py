@@ -67,7 +67,7 @@ def bulletin_sheets(b: Bulletin) -> list[Sheet]:
         Sheet("党委排名", ("名次", "编码", "名称", "应完成", "按时完成"),
               [(i, c.code, c.name, due, on_time) for i, (c, on_time, due) in enumerate(b.committees, 1)]),
         Sheet("流动党员未报到", ("支部", "姓名", "流入地", "企业微信账号"),
-              [(o.name, m.name, m.outflow_city or "", m.wecom_userid or "") for m, o in b.not_checked_in]),
+              [(o.name, m.name, m.inflow_city or "", m.wecom_userid or "") for m, o in b.not_checked_in]),
         Sheet("零积分人员", ("支部", "姓名", "职务", "流动党员"),
               [(o.name, m.name, m.role, "是" if m.is_mobile else "") for m, o in b.zero_point]),
     ]

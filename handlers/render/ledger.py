@@ -14,7 +14,7 @@ SUMMARY_TITLE = "汇总"
 SUMMARY_HEADERS = ("支部编码", "支部名称", "应报任务", "已上报", "按时上报", "逾期未报",
                    "会议记录", "其中补记录", "更正次数", "流动党员签到")
 HEADERS = ("类别", "月份", "事项", "日期/截止", "状态", "登记时间（服务器）", "登记人", "说明", "证明材料", "标注")
-STATUS = {REPORTED: "已上报", RETURNED: "被退回"}  # of a task's latest version; otherwise 未上报
+STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回"}  # of a task's latest version; otherwise 未上报
 Row = tuple[str, ...]
 
 
@@ -61,8 +61,8 @@ def _task_rows(rows: list[Row], record: TaskRecord) -> None:
             marks.append("已被更正或重报，以后一条为准")
         shown = "历史版本"
         if i == last:
-            shown = STATUS.get(record.status, "未上报")
-            if record.status == RETURNED:
+            shown = STATE_NAMES.get(record.state, "未上报")
+            if record.state == RETURNED:
                 marks.append(f"退回原因：{record.return_reason}")
         rows.append(("任务", month, label, deadline, shown, fmt(version.received_at), version.member_name,
                      version.note, _files(version.evidence) if version.evidence else "", "；".join(marks)))

@@ -35,7 +35,7 @@ def _task_line(bt: BranchTask, with_month: bool = False, today: date | None = No
     parts = [f"{label} {task.title}", f"截止{day(task.deadline)}"]
     if task.evidence:
         parts.append(f"需报：{task.evidence}")
-    if bt.status == RETURNED:
+    if bt.state == RETURNED:
         parts.append(f"<font color=\"warning\">已退回：{bt.return_reason or ''}</font>")
     elif today and task.deadline < today:
         parts.append("<font color=\"warning\">已逾期</font>")

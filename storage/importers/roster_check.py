@@ -101,10 +101,10 @@ def _member(v: dict[str, str], orgs: dict[str, dict]) -> dict:
         raise ValueError(f"党员类别“{v['status']}”无效，应为 {'/'.join(STATUSES)}")
     return {"name": v["name"], "roster_key": roster_key(v),
             "wecom_userid": v["wecom_userid"] or None,
-            "mobile": v["mobile"] or None, "branch_code": v["branch_code"],
+            "phone": v["mobile"] or None, "branch_code": v["branch_code"],
             "role": v["role"], "status": v["status"],
             "is_mobile": _flag(v["mobile_member"], "流动党员"),
-            "outflow_city": v["outflow_city"] or None,
+            "inflow_city": v["outflow_city"] or None,
             "retired": _flag(v["retired"], "离退休"),
             "joined_on": _date(v["joined_on"])}
 

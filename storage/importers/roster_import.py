@@ -22,8 +22,8 @@ from storage.importers.roster_read import read_roster
 ORG_FIELDS = ("name", "type", "parent_id", "category", "active")
 # Roster columns that are a branch group's addresses, by address kind.
 ADDRESS_COLUMNS = {"wecom_robot": "robot_key", "wecom_appchat": "chat_id"}
-MEMBER_FIELDS = ("name", "wecom_userid", "mobile", "org_id", "role", "status", "is_mobile",
-                 "outflow_city", "retired", "joined_on", "active")
+MEMBER_FIELDS = ("name", "wecom_userid", "phone", "org_id", "role", "status", "is_mobile",
+                 "inflow_city", "retired", "joined_on", "active")
 PROGRESS_FROM = 20_000  # rows; smaller imports finish before a bar is useful
 
 

@@ -41,7 +41,7 @@ def messages(session: Session, today: date, period: str) -> list[Message]:
         candidates = {bt.task.id: bt for book in books for bt in book.this_month(branch) + book.owed(branch)}
         for bt in candidates.values():
             due = reminders_due(bt.task.deadline, today)
-            if bt.status == REPORTED or not due:
+            if bt.state == REPORTED or not due:
                 continue
             body = (f"**截止提醒**\n{branch.name}：{task_label(bt.task)}「{bt.task.title}」"
                     f"将于{day(bt.task.deadline)}截止，尚未上报。\n完成后请回复：完成 {task_ref(bt.task, today)} 说明")

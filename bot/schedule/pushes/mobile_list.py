@@ -24,7 +24,7 @@ def messages(session: Session, today: date, period: str) -> list[Message]:
         by_branch.setdefault(member.org_id, []).append(member)
     out = []
     for branch_id, members in by_branch.items():
-        names = "、".join(f"{m.name}（{m.outflow_city or '流入地未填'}）" for m in members)
+        names = "、".join(f"{m.name}（{m.inflow_city or '流入地未填'}）" for m in members)
         body = f"**流动党员报到情况**\n{month.label}尚未报到的流动党员：{names}。请主动联系。"
         out += [to_member(s, NAME, period, body) for s in reachable_members(session, branch_id, (SECRETARY,))]
     return out
