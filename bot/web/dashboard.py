@@ -20,7 +20,8 @@ from storage.ledger import build_ledgers
 from storage.addresses import member_owner, org_owner, owner_parts, problems
 from storage.events import recent_events
 from storage.leases import lease_of
-from storage.orgs import branches_under, member_by_userid, userids_in
+from storage.members import member_by_userid, userids_in
+from storage.orgs import branches_under
 from storage.outbox import failed
 from storage.month import Month
 from storage.tasks import REPORTED, TaskBook

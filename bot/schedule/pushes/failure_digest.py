@@ -12,7 +12,7 @@ from bot.schedule.pushes import Push
 from bot.schedule.pushes.common import every_workday
 from handlers.render import day
 from storage.jobs import previous_run
-from storage.orgs import org_department_staff
+from storage.members import org_department_staff
 from storage.outbox import Message, failed, to_member
 
 NAME = "delivery-failures"

@@ -11,7 +11,7 @@ from bot.schedule.pushes.common import monthly_from
 from storage.checkins import mobile_without_checkin
 from storage.models import REPORTING_ROLES
 from storage.month import Month
-from storage.orgs import reachable_members
+from storage.members import reachable_members
 from storage.outbox import Message, to_member
 
 NAME = "mobile-list"

@@ -11,7 +11,8 @@ from bot.schedule.pushes import Push
 from bot.schedule.pushes.common import every_workday
 from handlers.render import day, task_label, task_ref
 from storage.month import Month
-from storage.orgs import active_branches, reachable_members
+from storage.members import reachable_members
+from storage.orgs import active_branches
 from storage.outbox import Message, to_branch, to_member
 from storage.tasks import TaskBook
 
