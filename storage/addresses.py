@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.insert_ignore import insert_ignore
-from storage.models import Address, Organization
+from storage.models import Address
 
 ORG, MEMBER = "org", "member"
 
@@ -113,7 +113,3 @@ def sync_kinds(session: Session, wanted: dict[str, dict[str, str | None]], now: 
     if inserts:
         session.execute(insert(Address), inserts)
     return changed
-
-
-def branch_owners(branches: Iterable[Organization]) -> list[str]:
-    return [org_owner(b.code) for b in branches]

@@ -50,10 +50,6 @@ class Organization(Base):
 
     parent: Mapped["Organization | None"] = relationship(remote_side=[id])
 
-    @property
-    def is_branch(self) -> bool:
-        return self.type == BRANCH
-
 
 class Member(Base):
     __tablename__ = "members"
