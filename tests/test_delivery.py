@@ -173,14 +173,16 @@ def test_user_messages_ask_wecom_for_duplicate_check(wired, standin, worker):
     assert sent["body"]["enable_duplicate_check"] == 1 and sent["body"]["agentid"] == 1000002
 
 
-def test_failed_deliveries_cli_lists_them(wired, standin, worker, capsys):
-    import argparse
-    from bot.cli.outbound import deliveries
+def test_failed_deliveries_cli_lists_them(wired, standin, worker):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
     set_group_address(wired, "ZB0002", "bad-key")
     queue_sheets(wired, codes=["ZB0002"])
     worker.drain()
-    deliveries(wired, argparse.Namespace(failed=True))
-    out = capsys.readouterr().out
+    result = CliRunner().invoke(cli, ["deliveries", "--failed"], obj=wired, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
     assert "ZB0002" in out and "monthly-sheet" in out and "93000" in out
 
 

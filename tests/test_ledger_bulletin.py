@@ -1,17 +1,17 @@
 """The ledger's marks (opened with openpyxl) and the bulletin's ranking on a
 crafted month."""
-import argparse
 from datetime import date, datetime
 
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.cli.exports import bulletin, ledger
-from storage.orgs import active_branches
+from bot.cli import cli
 from handlers.render.bulletin import bulletin_sheets, render_bulletin
 from handlers.render.ledger import ledger_rows
 from storage.bulletin import MissingMeeting, OverdueTask, build_bulletin
 from storage.ledger import build_ledgers
+from storage.orgs import active_branches
 from storage.models import Member
 from storage.month import Month
 
@@ -30,7 +30,9 @@ def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_p
     wecom.say(SECRETARY, "完成 1 已排查")                               # deadline was 27 Nov
     wecom.say(SECRETARY, "更正 2 支委会已开，到会7人")
     out = tmp_path / "台账.xlsx"
-    ledger(county, argparse.Namespace(branch=["ZB0001"], first="2026-10", last="2026-11", output=str(out)))
+    result = CliRunner().invoke(cli, ["ledger", "--branch", "ZB0001", "--from", "2026-10", "--to", "2026-11",
+                                      "-o", str(out)], obj=county, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
     book = load_workbook(out)
     assert book.sheetnames == ["汇总", "ZB0001 县财政局机关党支部"]
     sheet = book["ZB0001 县财政局机关党支部"]
@@ -55,7 +57,7 @@ def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_p
     assert summary[1][7] == 1 and summary[1][8] == 1  # one back-filled meeting, one correction
 
 
-def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path, capsys):
+def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path):
     # ZB0001 reports everything on time; ZB0002 reports one task late; the rest nothing.
     with county.sessions() as s:
         from storage.models import Task
@@ -71,8 +73,10 @@ def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path, capsys):
     wecom.say(mobile_checked, "签到")
     county.clock.at = datetime(2026, 12, 2, 9, 0)
     out = tmp_path / "通报.xlsx"
-    bulletin(county, argparse.Namespace(month="2026-11", output=str(out), send=False))
-    text = capsys.readouterr().out
+    result = CliRunner().invoke(cli, ["bulletin", "--month", "2026-11", "-o", str(out)], obj=county,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
     assert "1. 县财政局机关党支部：按时完成 6/6" in text
     ranking = rows_of(out, "支部排名")
     assert ranking[1][1] == "ZB0001" and ranking[-1][1] != "ZB0002"

@@ -155,11 +155,14 @@ def test_failed_deliveries_are_reported_to_the_org_department(wired, standin, wo
 
 
 def test_staff_can_move_a_push_day_even_onto_a_make_up_saturday(wired, standin, worker):
-    import argparse
-    from bot.cli.outbound import push_date
+    from click.testing import CliRunner
+
+    from bot.cli import cli
     # 2031 is unknown to the holiday data: say 1 March 2031 (a Saturday) is worked.
     at(wired, date(2031, 2, 20))
-    push_date(wired, argparse.Namespace(month="2031-03", on="2031-03-01", clear=False))
+    result = CliRunner().invoke(cli, ["push-date", "--month", "2031-03", "--on", "2031-03-01"], obj=wired,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
     sched = Scheduler(wired, worker)
     live(wired, sched, date(2031, 3, 1), date(2031, 3, 1))
     assert len(received(standin, "2031年3月重点工作提醒单")) == BRANCHES
@@ -168,15 +171,14 @@ def test_staff_can_move_a_push_day_even_onto_a_make_up_saturday(wired, standin, 
     assert len(received(standin, "2031年3月重点工作提醒单")) == BRANCHES
 
 
-def test_push_date_refuses_a_day_outside_the_month(wired, capsys):
-    import argparse
-
+def test_push_date_refuses_a_day_outside_the_month(wired):
     import pytest
+    from click.testing import CliRunner
 
-    from bot.cli import UsageError
-    from bot.cli.outbound import push_date
+    from bot.cli import UsageError, cli
     with pytest.raises(UsageError, match="不在 2027-03 内"):
-        push_date(wired, argparse.Namespace(month="2027-03", on="2027-04-01", clear=False))
+        CliRunner().invoke(cli, ["push-date", "--month", "2027-03", "--on", "2027-04-01"], obj=wired,
+                           catch_exceptions=False)
 
 
 def test_a_quarterly_duty_is_carried_and_reminded_until_the_quarters_end(wired, standin, worker):

@@ -6,32 +6,32 @@ from __future__ import annotations
 import secrets
 import time
 
+import click
 import requests
 
-from bot.cli import UsageError, command
+from bot.cli.group import UsageError, cli, pass_runtime
 from bot.config import require
 from bot.wecom.crypto import MessageCrypto, signature
 from bot.wecom.inbound import parse_xml
 
 
-def _say_args(parser) -> None:
-    parser.add_argument("user", help="企业微信账号 WeCom userid, e.g. u700001")
-    parser.add_argument("text", nargs="+", help="消息 message, e.g. 任务")
-    parser.add_argument("--url", help="回调地址 callback URL (默认本机 server.port)")
-
-
-@command("say", "模拟企业微信发一条消息给本机服务 send a message as WeCom would", _say_args, database=False)
-def say(runtime, args) -> None:
+@cli.command("say", help="模拟企业微信发一条消息给本机服务 send a message as WeCom would\n\n"
+                         "\b\nUSER：企业微信账号 WeCom userid, e.g. u700001\nTEXT：消息 message, e.g. 任务")
+@click.argument("user")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--url", help="回调地址 callback URL (默认本机 server.port)")
+@pass_runtime(database=False)
+def say(runtime, user, text, url) -> None:
     config = runtime.config
     require(config, "wecom.token", "wecom.encoding_aes_key", "wecom.corp_id")
     crypto = MessageCrypto(config["wecom.token"], config["wecom.encoding_aes_key"], config["wecom.corp_id"])
-    text, now = " ".join(args.text), str(int(time.time()))
+    text, now = " ".join(text), str(int(time.time()))
     plain = (f"<xml><ToUserName><![CDATA[{config['wecom.corp_id']}]]></ToUserName>"
-             f"<FromUserName><![CDATA[{args.user}]]></FromUserName><CreateTime>{now}</CreateTime>"
+             f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{now}</CreateTime>"
              f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
              f"<MsgId>{secrets.randbits(62)}</MsgId><AgentID>{config['wecom.agent_id']}</AgentID></xml>")
     encrypt, nonce = crypto.encrypt(plain), secrets.token_hex(6)
-    url = args.url or f"http://127.0.0.1:{config['server.port']}/wecom/callback"
+    url = url or f"http://127.0.0.1:{config['server.port']}/wecom/callback"
     try:
         response = requests.post(url, data=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
                                  params={"msg_signature": signature(config["wecom.token"], now, nonce, encrypt),

@@ -1,0 +1,88 @@
+"""The `python -m bot` click group and what its sub-commands share.
+
+Why a module of its own: the sub-command modules (setup, outbound, exports,
+say) add themselves to `cli` with `@cli.command(...)`, so they must import
+the group; and `bot/cli/__init__.py` must import them so that `bot.cli.cli`
+has every command. With the group here, which imports no sub-command module,
+imports only ever go one way (package → sub-command modules → this module)
+and nobody reads a half-initialised module, whichever is imported first.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+import click
+
+from bot.config import load_config
+from bot.runtime import Runtime
+from storage.db import upgrade
+from storage.month import Month
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             help="支部通 zhibu — 基层党建任务提醒与上报机器人 "
+                  "(WeCom bot for the monthly task loop of Party branches)")
+@click.option("-c", "--config", metavar="FILE",
+              help="配置文件 config file (默认 default: $ZHIBU_CONFIG 或 ./config.yaml)")
+def cli(config: str | None) -> None:
+    """The runtime is not built here but by the command, once click has read
+    the whole command line (see `runtime`)."""
+
+
+def runtime() -> Runtime:
+    """The runtime of this invocation: the context object when the caller gave
+    one (tests: `CliRunner().invoke(cli, [...], obj=runtime)`), otherwise
+    built from the config the first time a command asks for it."""
+    root = click.get_current_context().find_root()
+    if root.obj is None:
+        config = load_config(root.params.get("config"))
+        logging.basicConfig(level=config["log.level"],
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for chatty in ("alembic", "apscheduler"):  # their INFO is noise for operators
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        root.obj = Runtime.from_config(config)
+    return root.obj
+
+
+def pass_runtime(fn=None, *, database: bool = True):
+    """Call the command as `fn(runtime, **options)`. Commands that use the
+    database (the default) get its schema brought up to date first."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(**options):
+            rt = runtime()
+            if database:
+                upgrade(rt.engine)
+            return fn(rt, **options)
+        return run
+    return decorate(fn) if fn is not None else decorate
+
+
+def exactly_one_of(*names: str):
+    """Exactly one of these options must be given (what argparse called a
+    required mutually exclusive group); checked before the runtime is built."""
+    flags = " / ".join(f"--{name.replace('_', '-')}" for name in names)
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(**options):
+            if sum(options[name] not in (None, False) for name in names) != 1:
+                raise click.UsageError(f"{flags} 须给出一个，且只能给一个 exactly one of {flags} is required")
+            return fn(**options)
+        return run
+    return decorate
+
+
+class UsageError(Exception):
+    """A bad argument the operator can correct; shown as written."""
+
+
+def month_arg(text: str | None, default: Month, flag: str) -> Month:
+    """A YYYY-MM argument, or `default` when it was not given."""
+    if text is None:
+        return default
+    try:
+        return Month.iso(text)
+    except ValueError:
+        raise UsageError(f"{flag}“{text}”无效，应为 YYYY-MM，如 2027-03") from None
