@@ -67,3 +67,23 @@ def test_a_missing_config_file_is_a_config_error(tmp_path, capsys):
     assert main(["-c", str(missing), "deliver"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("配置错误") and str(missing) in err and "Traceback" not in err
+
+
+def test_say_talks_to_a_running_server_as_wecom_would(app, wired):
+    """`say` encrypts and signs like WeCom, over real HTTP, and prints the
+    decrypted answer — the operator's end-to-end check of a deployment."""
+    import threading
+
+    from click.testing import CliRunner
+    from werkzeug.serving import make_server
+
+    from bot.cli import cli
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/wecom/callback"
+        result = CliRunner().invoke(cli, ["say", "u700001", "任务", "--url", url], obj=wired, catch_exceptions=False)
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert "县财政局机关党支部" in result.stdout and "上报：完成 N 说明" in result.stdout

@@ -4,7 +4,6 @@ and for checking a deployment's callback set-up end to end."""
 from __future__ import annotations
 
 import secrets
-import time
 
 import click
 import requests
@@ -13,6 +12,7 @@ from bot.cli.group import UsageError, cli, pass_runtime
 from bot.config import require
 from bot.wecom.crypto import MessageCrypto, signature
 from bot.wecom.inbound import parse_xml
+from bot.wecom.replies import app_text_xml, envelope_xml
 
 
 @cli.command("say", help="模拟企业微信发一条消息给本机服务 send a message as WeCom would\n\n"
@@ -25,15 +25,13 @@ def say(runtime, user, text, url) -> None:
     config = runtime.config
     require(config, "wecom.token", "wecom.encoding_aes_key", "wecom.corp_id")
     crypto = MessageCrypto(config["wecom.token"], config["wecom.encoding_aes_key"], config["wecom.corp_id"])
-    text, now = " ".join(text), str(int(time.time()))
-    plain = (f"<xml><ToUserName><![CDATA[{config['wecom.corp_id']}]]></ToUserName>"
-             f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{now}</CreateTime>"
-             f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
-             f"<MsgId>{secrets.randbits(62)}</MsgId><AgentID>{config['wecom.agent_id']}</AgentID></xml>")
+    now = str(runtime.clock.epoch())
+    plain = app_text_xml(config["wecom.corp_id"], user, " ".join(text), int(now), secrets.randbits(62),
+                         config["wecom.agent_id"])
     encrypt, nonce = crypto.encrypt(plain), secrets.token_hex(6)
     url = url or f"http://127.0.0.1:{config['server.port']}/wecom/callback"
     try:
-        response = requests.post(url, data=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
+        response = requests.post(url, data=envelope_xml(encrypt),
                                  params={"msg_signature": signature(config["wecom.token"], now, nonce, encrypt),
                                          "timestamp": now, "nonce": nonce}, timeout=10)
     except requests.RequestException:
