@@ -7,6 +7,7 @@ one line naming the key (ConfigError); secret values never appear in it.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -82,6 +83,17 @@ def _bool(v: Any) -> bool:
     raise ValueError("应为 true 或 false")
 
 
+def _networks(v: Any) -> str:
+    """A comma list of addresses or networks (10.0.0.0/8, 127.0.0.1); empty: any."""
+    s = str(v or "").strip()
+    for part in filter(None, (p.strip() for p in s.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ValueError(f"“{part}”不是 IP 地址或网段") from None
+    return s
+
+
 def _int(v: Any) -> int:
     return int(v)
 
@@ -108,6 +120,7 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "scheduler.quiet_start": ("21:00", _clock_time),
     "scheduler.quiet_end": ("08:00", _clock_time),
     "dashboard.password": ("", str),
+    "metrics.allow": ("", _networks),
     "log.level": ("INFO", str),
 }
 

@@ -14,10 +14,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # WeCom callbacks are small
     app.extensions["zhibu"] = runtime
-    from bot.web import aibot, callback, dashboard, health
+    from bot.web import aibot, callback, dashboard, health, metrics
     app.extensions["zhibu.app_crypto"] = callback.app_crypto(runtime.config)
     app.extensions["zhibu.aibot_crypto"] = aibot.aibot_crypto(runtime.config)
-    for module in (health, callback, aibot, dashboard):
+    for module in (health, metrics, callback, aibot, dashboard):
         app.register_blueprint(module.blueprint)
     logging.getLogger(__name__).debug("app ready: %s", runtime.config.redacted())
     return app

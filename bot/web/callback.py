@@ -7,7 +7,7 @@ import logging
 import secrets
 from typing import Callable
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from bot.wecom.crypto import CryptoError, MessageCrypto
 from bot.wecom.gate import open_callback
@@ -45,6 +45,7 @@ def receive(crypto_key: str, unconfigured: str, read: Reader, answer: Answerer) 
             return Response(open_callback(crypto, request.args, request.args.get("echostr", ""), now),
                             mimetype="text/plain")
         inbound = read(crypto, now)
+        g.callback_kind = inbound.kind if inbound else "stream"  # for /metrics
     except BadMessage as e:
         return refuse(400, str(e))
     except CryptoError as e:

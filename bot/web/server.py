@@ -4,8 +4,10 @@ scheduler.enabled is false — one scheduler process beside it. Several
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -41,10 +43,18 @@ def start_scheduler(runtime: Runtime) -> subprocess.Popen | None:
     return subprocess.Popen([*args, "scheduler"], cwd=ROOT)
 
 
+def _worker_exited(server, worker) -> None:
+    """A dead worker's live gauges must not be added up any more (/metrics)."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
+    # Every worker counts its requests into this folder; a scrape adds them up.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="zhibu-metrics-"))
     options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
                "timeout": 30, "graceful_timeout": 10, "accesslog": None,
-               "preload_app": False, "loglevel": "warning"}
+               "preload_app": False, "loglevel": "warning", "child_exit": _worker_exited}
     scheduler = start_scheduler(runtime)
     try:
         _Gunicorn(runtime, options).run()
