@@ -278,10 +278,13 @@ class PushDate(Base):
 
 class Event(Base):
     """Things staff must see: missed scheduler runs, failed deliveries,
-    holiday data missing for a year."""
+    holiday data missing for a year. `scope` is the audience an event is
+    about ("org:ZB0001", "member:u700001"), so a committee sees its subtree's
+    only; None for the deployment's own (the scheduler, the calendar)."""
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str | None] = mapped_column(String(96), index=True)
     detail: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
