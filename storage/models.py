@@ -248,7 +248,15 @@ class Lease(Base):
 
 
 class AccessToken(Base):
-    """WeCom access tokens shared by every process (one row per corp+app)."""
+    """WeCom access tokens shared by every process (one row per corp+app).
+
+    Stored as WeCom returns it, not encrypted, on purpose: it lives 2 hours,
+    anyone holding `wecom.secret` (the config file, beside this database) can
+    fetch a fresh one, and whoever can read this table can already read every
+    member's record. What protects it is the database's own access: the
+    SQLite file is created 0600 (storage/db.py), a server database is the
+    operator's to lock down. Encrypting it under a key from the config would
+    only move the secret next to the one that already unlocks the API."""
     __tablename__ = "access_tokens"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     token: Mapped[str] = mapped_column(String(600))
