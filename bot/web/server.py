@@ -1,6 +1,13 @@
 """`serve`: the app under gunicorn (a production WSGI server), plus — unless
 scheduler.enabled is false — one scheduler process beside it. Several
-`serve`s may run: the scheduler lease lets one act at a time."""
+`serve`s may run: the scheduler lease lets one act at a time.
+
+Workers are gthread with `server.threads` threads each, but with our
+event-loop reading (bot/web/worker.py): a request reaches a thread only once
+it is whole, so slow clients (slowloris) cannot pin the threads, and each
+request must arrive within `server.read_timeout` seconds. gunicorn's sync
+workers, and its gthread as it is, are each taken offline by a handful of
+slow connections."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +18,8 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 from bot.runtime import Runtime
+from bot.web.safety import MAX_BODY
+from bot.web.worker import buffered_worker
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +51,12 @@ def start_scheduler(runtime: Runtime) -> subprocess.Popen | None:
 
 
 def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
-    options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
+    config = runtime.config
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": config["server.threads"],
+               "worker_class": buffered_worker(config["server.read_timeout"], MAX_BODY),
+               # keep-alive: a browser's next page reuses its connection; an idle one goes after 5 s
+               "keepalive": 5,
+               # a worker whose main loop stops (not a busy thread) is restarted after 30 s
                "timeout": 30, "graceful_timeout": 10, "accesslog": None,
                "preload_app": False, "loglevel": "warning"}
     scheduler = start_scheduler(runtime)
