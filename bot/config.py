@@ -98,6 +98,13 @@ def _int(v: Any) -> int:
     return int(v)
 
 
+def _positive(v: Any) -> int:
+    n = int(v)
+    if n < 1:
+        raise ValueError("应为正整数")
+    return n
+
+
 # section.key -> (default, converter)
 SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "database.url": ("sqlite:///data/zhibu.db", _url),
@@ -113,6 +120,8 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "server.host": ("127.0.0.1", str),
     "server.port": (8080, _port),
     "server.workers": (2, _int),
+    "server.threads": (8, _positive),
+    "server.read_timeout": (10, _positive),
     "server.media_dir": ("data/media", str),
     "scheduler.enabled": (True, _bool),
     "scheduler.timezone": ("Asia/Shanghai", _tz),

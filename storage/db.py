@@ -2,6 +2,7 @@
 processes (web workers, the scheduler) can share one file safely."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -16,8 +17,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -27,6 +28,20 @@ def make_engine(url: str) -> Engine:
         url = parsed.update_query_dict({"charset": "utf8mb4"}).render_as_string(False)
         return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_private(path: Path) -> None:
+    """Create the SQLite file, if it is new, readable by its owner only (0600),
+    in a folder made 0700: it holds members' names, phones and records, and
+    the WeCom access token. SQLite gives the -wal and -shm files it makes
+    beside it the database file's own mode, so they are 0600 too. An existing
+    file's mode is the operator's choice and is left alone."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
+    except FileExistsError:
+        pass
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

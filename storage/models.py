@@ -248,7 +248,15 @@ class Lease(Base):
 
 
 class AccessToken(Base):
-    """WeCom access tokens shared by every process (one row per corp+app)."""
+    """WeCom access tokens shared by every process (one row per corp+app).
+
+    Stored as WeCom returns it, not encrypted, on purpose: it lives 2 hours,
+    anyone holding `wecom.secret` (the config file, beside this database) can
+    fetch a fresh one, and whoever can read this table can already read every
+    member's record. What protects it is the database's own access: the
+    SQLite file is created 0600 (storage/db.py), a server database is the
+    operator's to lock down. Encrypting it under a key from the config would
+    only move the secret next to the one that already unlocks the API."""
     __tablename__ = "access_tokens"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     token: Mapped[str] = mapped_column(String(600))
@@ -278,10 +286,13 @@ class PushDate(Base):
 
 class Event(Base):
     """Things staff must see: missed scheduler runs, failed deliveries,
-    holiday data missing for a year."""
+    holiday data missing for a year. `scope` is the audience an event is
+    about ("org:ZB0001", "member:u700001"), so a committee sees its subtree's
+    only; None for the deployment's own (the scheduler, the calendar)."""
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str | None] = mapped_column(String(96), index=True)
     detail: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 

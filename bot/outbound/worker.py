@@ -114,7 +114,7 @@ class DeliveryWorker:
                     record_address(session, route, outcome.get("last_error"), now)
                 if outcome["state"] == FAILED:
                     add_event(session, "delivery-failed",
-                              f"{row.target} {row.purpose} {row.period}：{outcome['last_error']}", now)
+                              f"{row.target} {row.purpose} {row.period}：{outcome['last_error']}", now, scope=row.target)
 
     def _send_one(self, row: Delivery, route: Route | None) -> dict:
         now = self.runtime.clock.now()

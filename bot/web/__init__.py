@@ -12,9 +12,9 @@ from bot.runtime import Runtime
 def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or Runtime.from_config(config or load_config())
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # WeCom callbacks are small
+    from bot.web import aibot, callback, dashboard, health, metrics, safety
+    safety.install(app)  # body cap, plain-text errors, security headers: every route
     app.extensions["zhibu"] = runtime
-    from bot.web import aibot, callback, dashboard, health, metrics
     app.extensions["zhibu.app_crypto"] = callback.app_crypto(runtime.config)
     app.extensions["zhibu.aibot_crypto"] = aibot.aibot_crypto(runtime.config)
     for module in (health, metrics, callback, aibot, dashboard):

@@ -1,6 +1,11 @@
 """/wecom/callback: the self-built app's callback (GET verify, POST messages).
 HTTP only: verify, decrypt, parse, hand on, answer. `receive` is shared
-with the smart robot's callback (bot/aibot.py)."""
+with the smart robot's callback (bot/web/aibot.py).
+
+The order is the defence: the cheap checks that need no body (its declared
+size, the query's timestamp, nonce and signature format) come first, then
+the envelope is read by a bounded parser, then the signature is verified,
+and only an authentic message is decrypted and parsed."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +14,9 @@ from typing import Callable
 
 from flask import Blueprint, Response, current_app, g, request
 
+from bot.web.safety import plain
 from bot.wecom.crypto import CryptoError, MessageCrypto
-from bot.wecom.gate import open_callback
+from bot.wecom.gate import check_query, open_callback
 from bot.wecom.inbound import BadMessage, Inbound, app_message, envelope_xml
 from bot.wecom.replies import text_reply_xml
 from handlers.dispatch import handle
@@ -29,7 +35,7 @@ def app_crypto(config) -> MessageCrypto | None:
 
 def refuse(status: int, why: str) -> Response:
     log.warning("callback refused (%s): %s from %s", status, why, request.remote_addr)
-    return Response("", status)
+    return plain("", status)
 
 
 def receive(crypto_key: str, unconfigured: str, read: Reader, answer: Answerer) -> Response:
@@ -40,10 +46,13 @@ def receive(crypto_key: str, unconfigured: str, read: Reader, answer: Answerer) 
     if crypto is None:
         return refuse(503, f"{unconfigured} not configured")
     now = runtime.clock.epoch()
+    if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+        return refuse(413, "body larger than any WeCom callback")  # declared size: nothing read yet
     try:
         if request.method == "GET":
             return Response(open_callback(crypto, request.args, request.args.get("echostr", ""), now),
                             mimetype="text/plain")
+        check_query(request.args, now)  # stale or unsigned: refused before the body is read
         inbound = read(crypto, now)
         g.callback_kind = inbound.kind if inbound else "stream"  # for /metrics
     except BadMessage as e:

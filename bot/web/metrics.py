@@ -40,7 +40,8 @@ def _start() -> None:
 def _count(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule else "unknown"
     if route != "/metrics":
-        REQUESTS.labels(route, str(response.status_code)).observe(time.perf_counter() - g.metrics_started)
+        started = g.get("metrics_started") or time.perf_counter()  # refused before our hook ran
+        REQUESTS.labels(route, str(response.status_code)).observe(time.perf_counter() - started)
     channel = CALLBACK_ROUTES.get(request.endpoint or "")
     if channel and request.method == "POST":
         CALLBACKS.labels(channel, g.get("callback_kind", "unread"), _outcome(response)).inc()

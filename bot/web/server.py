@@ -1,6 +1,13 @@
 """`serve`: the app under gunicorn (a production WSGI server), plus — unless
 scheduler.enabled is false — one scheduler process beside it. Several
-`serve`s may run: the scheduler lease lets one act at a time."""
+`serve`s may run: the scheduler lease lets one act at a time.
+
+Workers are gthread with `server.threads` threads each, but with our
+event-loop reading (bot/web/worker.py): a request reaches a thread only once
+it is whole, so slow clients (slowloris) cannot pin the threads, and each
+request must arrive within `server.read_timeout` seconds. gunicorn's sync
+workers, and its gthread as it is, are each taken offline by a handful of
+slow connections."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +20,8 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 from bot.runtime import Runtime
+from bot.web.safety import MAX_BODY
+from bot.web.worker import buffered_worker
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +61,12 @@ def _worker_exited(server, worker) -> None:
 def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
     # Every worker counts its requests into this folder; a scrape adds them up.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="zhibu-metrics-"))
-    options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
+    config = runtime.config
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": config["server.threads"],
+               "worker_class": buffered_worker(config["server.read_timeout"], MAX_BODY),
+               # keep-alive: a browser's next page reuses its connection; an idle one goes after 5 s
+               "keepalive": 5,
+               # a worker whose main loop stops (not a busy thread) is restarted after 30 s
                "timeout": 30, "graceful_timeout": 10, "accesslog": None,
                "preload_app": False, "loglevel": "warning", "child_exit": _worker_exited}
     scheduler = start_scheduler(runtime)

@@ -4,8 +4,9 @@ wechatpy 1.8.18's PrpCrypto for the AES part.
 Why a wrapper and not wechatpy's WeChatCrypto as it is (checked on our
 Python 3.11 with wechatpy 1.8.18):
 - its decrypt_message parses the XML envelope with xmltodict *before* the
-  signature is checked; we parse envelopes ourselves with defusedxml (no
-  DOCTYPE, no entities) and only then hand over the Encrypt field;
+  signature is checked; we read envelopes ourselves with a bounded parser
+  (bot/wecom/inbound.py: no DOCTYPE, no entities, a few flat elements) and
+  only then hand over the Encrypt field;
 - it compares signatures with `!=`; we use hmac.compare_digest;
 - a wrong receive id raises InvalidCorpIdException, not a signature error,
   and broken ciphertext raises whatever the padding/struct code trips on;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -35,13 +36,20 @@ def fetch_pending(runtime: Runtime, client: WeComClient, limit: int = 50) -> int
             continue
         digest = hashlib.sha256(data).hexdigest()
         folder = Path(runtime.config["server.media_dir"])
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = folder / f"{digest[:16]}-{safe_name(served_name or file_name)}"
-        path.write_bytes(data)
+        _write_private(path, data)
         _record(runtime, evidence_id, path=str(path), sha256=digest, size=len(data),
                 file_name=served_name or file_name)
         saved += 1
     return saved
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Evidence is members' photos and files: the owner's alone (0600), whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 def _record(runtime: Runtime, evidence_id: int, **fields) -> None:
