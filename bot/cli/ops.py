@@ -131,7 +131,12 @@ class Check:
 @cli.command("doctor", help="检查部署：配置、数据库、企业微信、通道、文件夹、节假日、时钟 check this deployment")
 @click.option("--robots", type=int, default=ROBOTS_CHECKED, show_default=True,
               help="最多检查多少个群机器人 key how many robot keys to check at most")
-def doctor_command(robots) -> int:
+def doctor_command(robots) -> None:
+    click.get_current_context().exit(_doctor(robots))
+
+
+def _doctor(robots: int) -> int:
+    """The checks, printed; 1 if one failed, else 0."""
     checks: list[Check] = []
     try:
         rt = build_runtime()
@@ -170,8 +175,9 @@ def _config(rt) -> Check:
     if missing:
         return Check(FAIL, "配置 config", f"{where}：缺少 {', '.join(missing)} missing "
                      "(企业微信无法收发 WeCom cannot be reached)")
-    return Check(OK, "配置 config", f"{where}（主机 host {config['server.host_id']}，"
-                 f"租约 lease {config['scheduler.lease_seconds']}s） complete")
+    host, lease = config["server.host_id"], config["scheduler.lease_seconds"]
+    return Check(OK, "配置 config", f"{where}：企业微信参数齐全，主机 {host}，租约 {lease}s "
+                 f"WeCom settings complete, host {host}, lease {lease}s")
 
 
 def _database(rt) -> Check:
