@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -252,3 +253,21 @@ def test_host_id_and_lease_seconds_are_checked():
     for key, bad in (("server.host_id", "a:b"), ("server.host_id", "x" * 41), ("scheduler.lease_seconds", "1")):
         with pytest.raises(ConfigError, match=key):
             load_config(environ={}, use_file=False, overrides={key: bad})
+
+
+def test_a_follower_that_takes_the_lead_catches_up_and_sends_at_once(tmp_path):
+    from bot.schedule.scheduler import Scheduler
+    rt = make_runtime(f"sqlite:///{tmp_path}/f.db", tmp_path, **{"scheduler.lease_seconds": 10})
+    first, second = Scheduler(rt), Scheduler(rt)
+    jobs = second.build(blocking=False)
+    jobs.start(paused=True)  # the jobs are there, none runs by itself
+    try:
+        assert first.is_leader() and not second.is_leader()
+        assert jobs.get_job("catch-up") is None
+        rt.clock.advance(seconds=11)  # the first stopped renewing
+        assert second.is_leader()
+        assert jobs.get_job("catch-up") is not None  # today's run, once (job_runs), by the new leader
+        assert jobs.get_job("deliver").next_run_time <= datetime.now(second.tz)  # now, not in 5 s
+    finally:
+        jobs.shutdown(wait=False)
+        rt.engine.dispose()

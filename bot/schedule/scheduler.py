@@ -43,7 +43,7 @@ class Scheduler:
         self.worker = worker or DeliveryWorker(runtime)
         self.holder = holder_name(uuid.uuid4().hex[:6])
         self.lease_ttl = timedelta(seconds=runtime.config["scheduler.lease_seconds"])
-        self.leading = False
+        self.leading, self.delivering = False, False
         self.stopped, self.transition = threading.Event(), threading.Lock()
         self.jobs = None  # the APScheduler instance, once built
         self.tz = runtime.clock.zone  # the one zone: triggers and records read the same clock
@@ -64,7 +64,8 @@ class Scheduler:
         if took and self.jobs is not None and self.jobs.running:
             log.warning("scheduler %s took the lead", self.holder)
             self.jobs.add_job(self.catch_up, id="catch-up", replace_existing=True)
-            self.jobs.modify_job("deliver", next_run_time=datetime.now(self.tz))
+            if not self.delivering:  # (when it is the delivery job that took the lead, it goes on sending)
+                self.jobs.modify_job("deliver", next_run_time=datetime.now(self.tz))
         elif took:
             log.info("scheduler %s leads", self.holder)
         return leading
@@ -86,10 +87,14 @@ class Scheduler:
 
     def deliver(self) -> int:
         """Send what is due, and fetch evidence files waiting for download."""
-        if not self.is_leader():
-            return 0
-        fetch_pending(self.runtime, self.worker.client)
-        return self.worker.drain(max_batches=50)
+        self.delivering = True
+        try:
+            if not self.is_leader():
+                return 0
+            fetch_pending(self.runtime, self.worker.client)
+            return self.worker.drain(max_batches=50)
+        finally:
+            self.delivering = False
 
     def catch_up(self) -> dict[str, int]:
         """At start: today's run if its time has passed (once, by job_runs)."""
