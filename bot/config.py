@@ -7,9 +7,11 @@ one line naming the key (ConfigError); secret values never appear in it.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -105,6 +107,27 @@ def _positive(v: Any) -> int:
     return n
 
 
+def _host_id(v: Any) -> str:
+    """This host's name in lease holders and delivery claims ("host:pid:…"):
+    unique per host sharing the database. Default: the hostname, shortened
+    (with a hash of the whole) to fit the claim column."""
+    s = str(v or "").strip()
+    if not s:
+        name = socket.gethostname() or "localhost"
+        name = re.sub(r"[^A-Za-z0-9._-]", "-", name)
+        return name if len(name) <= 40 else f"{name[:31]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", s):
+        raise ValueError("应为 1–40 个字母、数字、点、下划线或连字符")
+    return s
+
+
+def _lease_seconds(v: Any) -> int:
+    n = int(v)
+    if not 3 <= n <= 3600:
+        raise ValueError("应在 3–3600 秒之间")
+    return n
+
+
 # section.key -> (default, converter)
 SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "database.url": ("sqlite:///data/zhibu.db", _url),
@@ -123,11 +146,13 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "server.threads": (8, _positive),
     "server.read_timeout": (10, _positive),
     "server.media_dir": ("data/media", str),
+    "server.host_id": ("", _host_id),
     "scheduler.enabled": (True, _bool),
     "scheduler.timezone": ("Asia/Shanghai", _tz),
     "scheduler.monthly_push_time": ("09:05", _hhmm),
     "scheduler.quiet_start": ("21:00", _clock_time),
     "scheduler.quiet_end": ("08:00", _clock_time),
+    "scheduler.lease_seconds": (30, _lease_seconds),
     "dashboard.password": ("", str),
     "metrics.allow": ("", _networks),
     "log.level": ("INFO", str),

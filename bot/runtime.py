@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import Config
 from storage.db import make_engine, session_factory
+from storage.leases import set_local_host
 
 
 @dataclass
@@ -25,5 +26,6 @@ class Runtime:
     @classmethod
     def from_config(cls, config: Config, clock: Clock | None = None) -> "Runtime":
         """`clock`: a test's frozen clock; else the system's, in the configured zone."""
+        set_local_host(config["server.host_id"])  # names this host in leases and delivery claims
         engine = make_engine(config["database.url"])
         return cls(config, engine, session_factory(engine), clock or Clock(ZoneInfo(config["scheduler.timezone"])))

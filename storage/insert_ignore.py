@@ -16,13 +16,16 @@ def insert_ignore(session: Session, model, rows: list[dict]) -> int:
     key = (session.get_bind().dialect.name, model.__tablename__)
     if key not in _BUILT:  # statements are built once: check-ins use this per message
         _BUILT[key] = _statement(*key, model.__table__)
-    return session.connection().execute(_BUILT[key], rows).rowcount or 0
+    result = session.connection().execute(_BUILT[key], rows)
+    if key[0] == "postgresql":  # psycopg's executemany has no rowcount (-1): count what RETURNING gave
+        return len(result.all())
+    return result.rowcount or 0
 
 
 def _statement(dialect: str, _name: str, table):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(table).on_conflict_do_nothing()
+        stmt = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
     elif dialect == "sqlite":
         # INSERT OR IGNORE rather than the dialect's on_conflict_do_nothing():
         # that construct opts out of SQLAlchemy's statement cache and costs a

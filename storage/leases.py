@@ -1,6 +1,12 @@
 """Named leases in the database: one holder at a time, taken over when the
 holder stops renewing (it died). Compare-and-set UPDATEs; no lock is held
-between calls."""
+between calls.
+
+Holders (and delivery claims) are named "host:pid:…", host being this
+process's host identity (`server.host_id`, the hostname by default; set
+once at start by `set_local_host`). A holder on this host whose process is
+gone is taken over at once; one on another host only when its lease has
+expired, since its pid means nothing here."""
 from __future__ import annotations
 
 import os
@@ -11,6 +17,23 @@ from sqlalchemy.orm import Session
 
 from storage.models import AccessToken, Lease
 from storage.insert_ignore import insert_ignore
+
+_local_host = os.uname().nodename
+
+
+def set_local_host(host: str) -> None:
+    """This process's host identity (from config, at start)."""
+    global _local_host
+    _local_host = host
+
+
+def local_host() -> str:
+    return _local_host
+
+
+def holder_name(suffix: str) -> str:
+    """A lease holder's or delivery claimer's name: "host:pid:suffix"."""
+    return f"{_local_host}:{os.getpid()}:{suffix}"
 
 
 def try_acquire(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
@@ -30,7 +53,7 @@ def holder_is_dead(holder: str) -> bool:
     """Holders are "host:pid:…"; only a process on this host can be checked."""
     host, _, rest = holder.partition(":")
     pid = rest.split(":", 1)[0]
-    if host != os.uname().nodename or not pid.isdigit():
+    if host != _local_host or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

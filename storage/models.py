@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, Float, ForeignKey, Integer, String,
+    Boolean, Date, DateTime, Double, ForeignKey, Integer, String,
     Text, UniqueConstraint, Index,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -161,8 +161,8 @@ class CheckIn(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     day: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Double)  # double on MySQL too (migration 0005)
+    longitude: Mapped[float | None] = mapped_column(Double)
     label: Mapped[str | None] = mapped_column(String(300))
     received_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -16,7 +16,9 @@ from storage.leases import holder_is_dead
 from storage.models import Delivery, Member, Organization
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-STUCK_AFTER = timedelta(minutes=5)  # a claim older than this: its worker died
+# A claim older than this: its worker died. The default of scheduler.lease_seconds;
+# the worker passes the configured value.
+STUCK_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -52,23 +54,25 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime,
     return insert_ignore(session, Delivery, rows)
 
 
-def _claimable(now: datetime):
+def _claimable(now: datetime, stuck_after: timedelta = STUCK_AFTER):
     return or_(and_(Delivery.state == PENDING, Delivery.due_at <= now),
-               and_(Delivery.state == SENDING, Delivery.claimed_at < now - STUCK_AFTER))
+               and_(Delivery.state == SENDING, Delivery.claimed_at < now - stuck_after))
 
 
-def claim(session: Session, worker: str, now: datetime, limit: int) -> list[Delivery]:
+def claim(session: Session, worker: str, now: datetime, limit: int,
+          stuck_after: timedelta = STUCK_AFTER) -> list[Delivery]:
     """Claim up to `limit` due rows for `worker` with one compare-and-set
     UPDATE: a row another worker claimed meanwhile no longer matches. On
     PostgreSQL the candidates are also locked with SKIP LOCKED so workers
     do not queue behind each other."""
-    query = select(Delivery.id).where(_claimable(now)).order_by(Delivery.due_at, Delivery.id).limit(limit)
+    query = (select(Delivery.id).where(_claimable(now, stuck_after))
+             .order_by(Delivery.due_at, Delivery.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     candidates = session.scalars(query).all()
     if not candidates:
         return []
-    session.execute(update(Delivery).where(Delivery.id.in_(candidates), _claimable(now))
+    session.execute(update(Delivery).where(Delivery.id.in_(candidates), _claimable(now, stuck_after))
                     .values(state=SENDING, claimed_by=worker, claimed_at=now)
                     .execution_options(synchronize_session=False))
     return list(session.scalars(select(Delivery).where(

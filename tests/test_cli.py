@@ -10,7 +10,7 @@ from bot.cli import cli, main
 from tests.conftest import ROOT
 
 COMMANDS = {"init", "import-roster", "import-plan", "serve", "demo", "push-monthly", "push-date", "remind",
-            "deliver", "deliveries", "scheduler", "ledger", "bulletin", "say"}
+            "deliver", "deliveries", "scheduler", "ledger", "bulletin", "say", "backup", "restore", "doctor"}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

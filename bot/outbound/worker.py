@@ -9,7 +9,6 @@ go on, so one busy group never stalls the push."""
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 import uuid
@@ -26,6 +25,7 @@ from bot.wecom.client import WeComClient
 from storage.addresses import MEMBER, Route, addresses_of, owner_parts, record_outcome as record_address
 from storage.db import transaction
 from storage.events import add_event
+from storage.leases import holder_name
 from storage.models import Delivery
 from storage.outbox import FAILED, PENDING, SENT, claim, record_outcome, release_orphans
 
@@ -52,9 +52,10 @@ class DeliveryWorker:
                  threads: int = 16, batch: int = 200):
         self.runtime, self.client = runtime, client or WeComClient(runtime)
         self.channels: dict[str, Channel] = {c.kind: c(self.client, runtime.clock.now) for c in CHANNELS}
-        self.worker_id = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.worker_id = holder_name(uuid.uuid4().hex[:6])
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
         self.batch, self.recovered = batch, False
+        self.stuck_after = timedelta(seconds=runtime.config["scheduler.lease_seconds"])
 
     def quiet(self, now: datetime) -> bool:
         """No pushes at night (scheduler.quiet_start … quiet_end)."""
@@ -85,7 +86,7 @@ class DeliveryWorker:
                     if not self.recovered:
                         release_orphans(session, now)
                         self.recovered = True
-                    rows = claim(session, self.worker_id, now, self.batch)
+                    rows = claim(session, self.worker_id, now, self.batch, self.stuck_after)
                     return (rows, addresses_of(session, {r.target for r in rows})) if rows else None
             except OperationalError:  # a deadlock with another worker (MySQL): retry
                 log.info("claim conflicted with another worker; retrying")

@@ -1,7 +1,10 @@
 """APScheduler 3, once per deployment: every process may run this, but only
-the holder of the database lease "scheduler" acts; when it dies, another
-takes over within LEASE_TTL. Jobs are rebuilt at start from config and our
-own tables (job_runs, deliveries) — no pickled job store to go stale.
+the holder of the database lease "scheduler" acts. A heartbeat renews the
+lease every third of `scheduler.lease_seconds` (also during a long push);
+when the leader dies — on this host or another — a follower's heartbeat
+takes the lease once it has expired, and the new leader catches up today's
+run and sends at once. Jobs are rebuilt at start from config and our own
+tables (job_runs, deliveries) — no pickled job store to go stale.
 
 - daily, at scheduler.monthly_push_time: bot.schedule.daily.run_daily (the monthly
   sheet on the first working day, reminders, escalations, mobile members);
@@ -11,9 +14,9 @@ own tables (job_runs, deliveries) — no pickled job store to go stale.
 from __future__ import annotations
 
 import logging
-import os
+import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,12 +29,11 @@ from bot.schedule.daily import run_daily
 from bot.wecom.media import fetch_pending
 from bot.runtime import Runtime
 from storage.db import transaction
-from storage.leases import try_acquire
+from storage.leases import holder_name, try_acquire
 from storage.events import add_event
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
-LEASE_TTL = timedelta(seconds=30)
 MISFIRE_GRACE = 6 * 3600  # a push missed by the process being down still goes, hours late
 
 
@@ -39,14 +41,44 @@ class Scheduler:
     def __init__(self, runtime: Runtime, worker: DeliveryWorker | None = None):
         self.runtime = runtime
         self.worker = worker or DeliveryWorker(runtime)
-        self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.holder = holder_name(uuid.uuid4().hex[:6])
+        self.lease_ttl = timedelta(seconds=runtime.config["scheduler.lease_seconds"])
+        self.leading, self.delivering = False, False
+        self.stopped, self.transition = threading.Event(), threading.Lock()
+        self.jobs = None  # the APScheduler instance, once built
         self.tz = runtime.clock.zone  # the one zone: triggers and records read the same clock
         hour, minute = runtime.config["scheduler.monthly_push_time"].split(":")
         self.push_hour, self.push_minute = int(hour), int(minute)
 
     def is_leader(self) -> bool:
+        """Take or renew the lease; whether this process leads now. A
+        follower that becomes the leader while the jobs run (the old leader
+        died) catches up today's run and sends what is due at once, without
+        waiting for the next tick."""
         with transaction(self.runtime.sessions) as session:
-            return try_acquire(session, LEASE, self.holder, self.runtime.clock.now(), LEASE_TTL)
+            leading = try_acquire(session, LEASE, self.holder, self.runtime.clock.now(), self.lease_ttl)
+        with self.transition:
+            took, lost, self.leading = leading and not self.leading, self.leading and not leading, leading
+        if lost:
+            log.warning("scheduler %s lost the lead", self.holder)
+        if took and self.jobs is not None and self.jobs.running:
+            log.warning("scheduler %s took the lead", self.holder)
+            self.jobs.add_job(self.catch_up, id="catch-up", replace_existing=True)
+            if not self.delivering:  # (when it is the delivery job that took the lead, it goes on sending)
+                self.jobs.modify_job("deliver", next_run_time=datetime.now(self.tz))
+        elif took:
+            log.info("scheduler %s leads", self.holder)
+        return leading
+
+    def _beat(self) -> None:
+        """Renew the lease every third of its time, whatever the jobs are
+        doing (a long push must not let it lapse); take it when it lapsed."""
+        interval = self.lease_ttl.total_seconds() / 3
+        while not self.stopped.wait(interval):
+            try:
+                self.is_leader()
+            except Exception:  # the database away for a moment: try again next beat
+                log.exception("scheduler heartbeat failed")
 
     def daily(self) -> dict[str, int]:
         if not self.is_leader():
@@ -55,10 +87,14 @@ class Scheduler:
 
     def deliver(self) -> int:
         """Send what is due, and fetch evidence files waiting for download."""
-        if not self.is_leader():
-            return 0
-        fetch_pending(self.runtime, self.worker.client)
-        return self.worker.drain(max_batches=50)
+        self.delivering = True
+        try:
+            if not self.is_leader():
+                return 0
+            fetch_pending(self.runtime, self.worker.client)
+            return self.worker.drain(max_batches=50)
+        finally:
+            self.delivering = False
 
     def catch_up(self) -> dict[str, int]:
         """At start: today's run if its time has passed (once, by job_runs)."""
@@ -75,6 +111,7 @@ class Scheduler:
                                                   timezone=self.tz), id="daily")
         scheduler.add_job(self.deliver, IntervalTrigger(seconds=5, timezone=self.tz), id="deliver")
         scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+        self.jobs = scheduler
         return scheduler
 
     def _on_event(self, event) -> None:
@@ -85,7 +122,13 @@ class Scheduler:
                       self.runtime.clock.now())
 
     def run_forever(self) -> None:
-        log.info("scheduler %s starting (push at %02d:%02d %s)", self.holder,
-                 self.push_hour, self.push_minute, self.tz)
+        log.info("scheduler %s starting (push at %02d:%02d %s, lease %ss)", self.holder,
+                 self.push_hour, self.push_minute, self.tz, int(self.lease_ttl.total_seconds()))
         self.catch_up()
-        self.build(blocking=True).start()
+        jobs = self.build(blocking=True)
+        beat = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+        beat.start()
+        try:
+            jobs.start()
+        finally:
+            self.stopped.set()

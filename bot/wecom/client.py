@@ -12,7 +12,6 @@ not used for sending."""
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
@@ -27,7 +26,7 @@ from bot.runtime import Runtime
 from sqlalchemy.exc import OperationalError
 
 from storage.db import transaction
-from storage.leases import release, store_token, stored_token, try_acquire
+from storage.leases import holder_name, release, store_token, stored_token, try_acquire
 
 log = logging.getLogger(__name__)
 # urllib3 logs every request line at DEBUG, and ours carry corpsecret or
@@ -68,7 +67,8 @@ class WeComClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
         self._token: tuple[str, Any] | None = None  # (token, expires_at) cached from the DB
-        self.process = f"{os.uname().nodename}:{os.getpid()}:{id(self)}"
+        self.process = holder_name(str(id(self)))
+        self.lease_ttl = timedelta(seconds=config["scheduler.lease_seconds"])  # a dead fetcher's lease lapses
 
     # ---- token -------------------------------------------------------
     @property
@@ -91,7 +91,7 @@ class WeComClient:
                 with transaction(self.runtime.sessions) as session:
                     # Take the lease first, then read: a token stored by whoever
                     # held the lease before us is then always seen.
-                    mine = try_acquire(session, lease, self.holder, now, timedelta(seconds=30))
+                    mine = try_acquire(session, lease, self.holder, now, self.lease_ttl)
                     stored = stored_token(session, self.token_key)
                     if stored and stored[0] != stale and stored[1] > now + REFRESH_MARGIN:
                         if mine:
@@ -105,6 +105,7 @@ class WeComClient:
             if time.monotonic() > give_up:
                 raise SendError("取 access_token 超时", permanent=False)
             time.sleep(0.05)  # another thread or process is fetching it: wait for its result
+            now = self.runtime.clock.now()  # so a dead fetcher's lease is seen to lapse
 
     def _fetch_token(self) -> str:
         """Fetch under the lease; store the token before letting go of it, so
