@@ -156,6 +156,7 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "dashboard.password": ("", str),
     "metrics.allow": ("", _networks),
     "log.level": ("INFO", str),
+    "log.json": (False, _bool),
 }
 
 
