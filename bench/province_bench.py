@@ -12,8 +12,9 @@ runs in its own process, which reports its time and peak RSS:
 2. a year of activity (the model is printed), committee by committee, by
    COPY; after 1, 5, 10, 25 and 50 committees, the ledger of one committee
    (1,000 branches × 12 months, as `ledger -o` writes it) — to show that it
-   grows with the province, not with the committee — until the line through
-   the points says the next one would pass the memory cap;
+   grows with the province, not with the committee — and what the
+   dashboard's overview reads for that committee, each until the line
+   through its points says the next one would pass the memory cap;
 3. the monthly push for every branch: December's sheets (the year's task
    states read) rendered and queued, then March's rendered, queued
    (bot/schedule/pushes/monthly_sheet.py + storage.outbox.enqueue) and sent
@@ -313,6 +314,27 @@ def child_ledger(a: dict) -> dict:
             "mb": Path(a["path"]).stat().st_size / 1e6}
 
 
+def child_overview(a: dict) -> dict:
+    """What the dashboard's overview reads for a committee's staff
+    (bot/web/dashboard.py: branches_under + TaskBook of the month)."""
+    from sqlalchemy import select
+    from storage.db import session_factory
+    from storage.models import Organization
+    from storage.month import Month
+    from storage.orgs import branches_under
+    from storage.tasks import TaskBook
+    sessions = session_factory(_engine(a["url"]))
+    t0 = time.perf_counter()
+    with sessions() as s:
+        committee = s.scalar(select(Organization).where(Organization.code == a["committee"]))
+        branches = branches_under(s, committee)
+        book = TaskBook(s, Month(YEAR, 12), branches)
+        mine = {b.id for b in branches}
+        open_tasks = sum(len(book.this_month(b)) for b in branches)
+    return {"branches": len(branches), "seconds": time.perf_counter() - t0, "states": len(book.states),
+            "states_of_committee": sum(1 for _, branch in book.states if branch in mine), "open": open_tasks}
+
+
 def child_push(a: dict) -> dict:
     from bot.config import load_config
     from bot.runtime import Runtime
@@ -351,6 +373,7 @@ def child_base(a: dict) -> dict:
 
 
 CHILDREN = {"base": child_base, "import": child_import, "load": child_load, "fill": child_fill, "ledger": child_ledger,
+            "overview": child_overview,
             "push": child_push}
 
 
@@ -500,7 +523,7 @@ def main() -> None:
                      f"1 report in {EVIDENCE_EVERY}; 3 meetings a month + 2 a quarter; each mobile member "
                      f"checks in monthly (half by location) and gets a monthly reminder; 12 sheets; "
                      f"3 reminders per unreported task; every message in inbound_messages")
-        filled, ledger_points = 0, []
+        filled, ledger_points, overview_points = 0, [], []
         codes = [f"DW{c:0{max(2, len(str(committees)))}d}" for c in range(1, committees + 1)]
         fill_rows: dict[str, int] = {}
         fill_seconds = 0.0
@@ -518,8 +541,15 @@ def main() -> None:
                                                         path=str(tmp / "ledger.xlsx")),
                                           lambda r: f"{r['branches']:,} branches: queries {r['query_seconds']:.1f} s, "
                                                     f"with the .xlsx {r['seconds']:.1f} s ({r['mb']:.0f} MB)"))
-        results.update(fill_rows=fill_rows, fill_seconds=fill_seconds, ledger=[p for p in ledger_points if p])
-        for label, pts in (("ledger of one committee", ledger_points),):
+            overview_points.append(_measure(say, cap, overview_points, active,
+                                            "dashboard overview of one committee (December)",
+                                            lambda: child("overview", cap, url=url, committee=codes[0]),
+                                            lambda r: f"{r['seconds']:.1f} s, {r['states']:,} task states read, "
+                                                      f"{r['states_of_committee']:,} of them its own"))
+        results.update(fill_rows=fill_rows, fill_seconds=fill_seconds, ledger=[p for p in ledger_points if p],
+                       overview=[p for p in overview_points if p])
+        for label, pts in (("ledger of one committee", ledger_points),
+                           ("dashboard overview of one committee", overview_points)):
             pts = [p for p in pts if p]
             if len(pts) >= 2:
                 tf, mf = fit([(p["active"], p["seconds"]) for p in pts]), fit([(p["active"], p["rss_mb"]) for p in pts])
@@ -672,10 +702,11 @@ def _province(say, r: dict) -> None:
     t, m = r["import_fit"]["seconds"], r["import_fit"]["rss_mb"]
     say("derived", f"roster import: ≈ {t[0] + t[1] * M:.0f} s, ≈ {(m[0] + m[1] * M) / 1024:.1f} GB "
                    f"in one process (the line through the measured sizes)")
-    lf = r.get("ledger of one committee_fit")
-    if lf:
-        say("derived", f"ledger of one committee: ≈ {lf['seconds'][0] + lf['seconds'][1] * B:.0f} s, "
-                       f"≈ {(lf['rss_mb'][0] + lf['rss_mb'][1] * B) / 1024:.1f} GB (the line through the checkpoints)")
+    for label in ("ledger of one committee", "dashboard overview of one committee"):
+        lf = r.get(f"{label}_fit")
+        if lf:
+            say("derived", f"{label}: ≈ {lf['seconds'][0] + lf['seconds'][1] * B:.0f} s, "
+                           f"≈ {(lf['rss_mb'][0] + lf['rss_mb'][1] * B) / 1024:.1f} GB (the line through the checkpoints)")
     base = r["base_rss_mb"]
     for name in ("december", "push"):
         p = r.get(name)
