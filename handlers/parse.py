@@ -144,8 +144,9 @@ def _quote(text: str, limit: int) -> str:
 
 def numeral(text: str) -> int | None:
     """12, 012, 十二, 一百零一, 两百 → the number; None if it is not a
-    numeral written the usual way (一二, 十百). Anything longer than a task
-    number can be is TOO_BIG without being computed (no 4,300-digit int())."""
+    numeral written the standard way (一二, 十百, 零十, 一百二). Anything longer
+    than a task number can be is TOO_BIG without being computed (no
+    4,300-digit int())."""
     if text.isascii():
         digits = text.lstrip("0") or "0"
         return int(digits) if text.isdigit() and len(digits) <= 6 else (TOO_BIG if text.isdigit() else None)
@@ -155,17 +156,33 @@ def numeral(text: str) -> int | None:
     for ch in text:
         if ch in _CN_UNIT:
             unit = _CN_UNIT[ch]
-            if unit >= last_unit or (digit is None and (unit != 10 or total)):
-                return None  # 十百, 百 on its own, 一百十
+            if unit >= last_unit:
+                return None  # 十百
             total, digit, last_unit = total + (1 if digit is None else digit) * unit, None, unit
         elif ch in "零〇":
-            if digit is not None:
-                return None  # 一零
+            continue         # where a zero may stand is checked against the written form below
         elif ch in _CN_DIGIT and digit is None:
             digit = _CN_DIGIT[ch]
         else:
             return None      # 一二, or not a numeral at all
-    return total + (digit or 0)
+    value = total + (digit or 0)
+    # Read loosely above, kept only if it is the way the number is written:
+    # 一百零一, not 一百一 or 零一百一 — so what is acted on is what was written.
+    written = text.replace("两", "二").replace("〇", "零")
+    return value if written in (chinese(value), "一" + chinese(value)) and value < 10_000 else None
+
+
+def chinese(number: int) -> str:
+    """1–9,999 as it is written: 十二, 一百零一, 一千零一十."""
+    text, gap = "", False
+    for unit, name in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = number // unit % 10
+        if digit == 0:
+            gap = bool(text)
+            continue
+        text += ("零" if gap else "") + "零一二三四五六七八九"[digit] + name
+        gap = False
+    return text[1:] if text.startswith("一十") else text
 
 
 def need_number(cmd: Command, usage: str) -> int:
