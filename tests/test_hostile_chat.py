@@ -104,6 +104,26 @@ def test_a_legacy_huge_note_is_quoted_short(wecom, county):
     assert len(reply.encode()) <= REPLY_BYTES and "新记录（11月16日 10:17）：到会9人" in reply
 
 
+def test_a_legacy_huge_note_fits_an_excel_cell_in_the_ledger(wecom, county, tmp_path):
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+    from bot.cli import cli
+    from storage.members import member_by_userid
+    from storage.orgs import active_branches
+    from storage.reports import add_report
+    with transaction(county.sessions) as s:  # 690 KB, as stored before there were limits
+        task = s.scalar(select(Task).where(Task.month == "2026-11", Task.number == 1))
+        add_report(s, task, active_branches(s, ["ZB0001"])[0], member_by_userid(s, SECRETARY).id,
+                   "长" * 230_000, county.clock.now(), None)
+    out = tmp_path / "ledger.xlsx"
+    result = CliRunner().invoke(cli, ["ledger", "--branch", "ZB0001", "--from", "2026-11", "--to", "2026-11",
+                                      "-o", str(out)], obj=county, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    cells = [c.value for sheet in load_workbook(out) for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    longest = max(cells, key=len)
+    assert len(longest) <= 32_767 and "原文共 230,000 字" in longest
+
+
 def test_publish_title_and_content_are_bounded_and_one_message_a_group(wecom, county):
     assert "任务内容太长" in wecom.say(ORG, "发布 冬训 截止 2026-12-10 " + "内容" * 300)
     assert "任务标题太长" in wecom.say(ORG, "发布 " + "标" * 51 + " 截止 2026-12-10")
