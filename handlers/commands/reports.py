@@ -13,8 +13,6 @@ from storage.tasks import REPORTED, find_task, state_of, task_by_id
 
 EVIDENCE_KINDS = {"image": "照片", "file": "文件", "video": "视频", "voice": "语音"}
 FOR_THE_BRANCH = cannot("为支部上报（只有书记、副书记和支委可以上报）")
-
-
 QUOTED = 100  # characters of a note 更正 shows back: enough to recognise it, and the reply fits
 
 
