@@ -128,6 +128,15 @@ def _lease_seconds(v: Any) -> int:
     return n
 
 
+def _share(v: Any) -> float:
+    """0.2, or "20%"."""
+    s = str(v).strip()
+    share = float(s[:-1]) / 100 if s.endswith("%") else float(s)
+    if not 0 <= share <= 1:
+        raise ValueError("应在 0–1 之间（或 0%–100%）")
+    return share
+
+
 # section.key -> (default, converter)
 SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "database.url": ("sqlite:///data/zhibu.db", _url),
@@ -155,6 +164,9 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "scheduler.lease_seconds": (30, _lease_seconds),
     "dashboard.password": ("", str),
     "metrics.allow": ("", _networks),
+    # import-roster refuses to deactivate more than this share of the active
+    # members or organisations, unless --allow-mass-deactivate is given.
+    "roster.max_deactivate_share": (0.2, _share),
     "log.level": ("INFO", str),
 }
 

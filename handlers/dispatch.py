@@ -2,7 +2,9 @@
 sender's role may use it, is the registry's (handlers/registry.py); the role
 check runs here, once, before the function. A CommandError is shown to the
 user as written, anything else is logged with its traceback and the user
-only hears that it failed."""
+only hears that it failed. Every reply is fitted to one WeCom message here,
+whatever a command wrote; a text longer than any command needs is answered
+without being parsed (handlers/limits.py)."""
 from __future__ import annotations
 
 import logging
@@ -14,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers.commands import basics, reports
 from handlers.context import Actor, CommandError, Context
 from handlers.inbound import Inbound
+from handlers.limits import MESSAGE_CHARS, TOO_LONG_MESSAGE
 from handlers.parse import Command, parse_command
 from handlers.registry import REGISTRY, Fn
+from handlers.render import fit
 from storage.db import transaction
 from storage.inbound import Duplicate, record_inbound, set_outcome
 from storage.members import active_member_by_userid, organization
@@ -36,6 +40,8 @@ class Clock(Protocol):
 def route(inbound: Inbound) -> Command | None:
     """What this message asks for (pure); None for events that need no reply."""
     if inbound.kind == "text":
+        if len(inbound.text) > MESSAGE_CHARS:
+            return Command("too_long", str(len(inbound.text)))
         return parse_command(inbound.text)
     if inbound.kind == "location":
         return Command("checkin")
@@ -54,6 +60,8 @@ def handler_for(command: Command, actor: Actor) -> Fn:
         return reports.evidence
     if command.name == "unsupported":
         return lambda cmd, ctx: UNSUPPORTED
+    if command.name == "too_long":
+        return lambda cmd, ctx: TOO_LONG_MESSAGE.format(n=cmd.rest, limit=MESSAGE_CHARS)
     return basics.unknown
 
 
@@ -92,9 +100,9 @@ def _answer(inbound: Inbound, command: Command | None, session: Session, inbound
     actor = Actor(member, organization(conn, member.org_id))
     try:
         handler = handler_for(command, actor)  # the role check: before the function runs
-        return handler(command, Context(session, now, actor, inbound, inbound_id)), command.name
+        return fit(handler(command, Context(session, now, actor, inbound, inbound_id))), command.name
     except CommandError as e:
-        return str(e), f"refused: {command.name}"
+        return fit(str(e)), f"refused: {command.name}"
 
 
 def _record_failure(inbound: Inbound, sessions: sessionmaker[Session], now: datetime) -> None:

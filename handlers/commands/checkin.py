@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
+from handlers.limits import CHECKIN_NOTE
 from handlers.parse import Command
 from handlers.registry import command
 from handlers.render import moment
@@ -13,8 +14,8 @@ def checkin(cmd: Command, ctx: Context) -> str:
     """签到 [说明]：流动党员报到（也可发送位置）"""
     inbound = ctx.inbound
     is_location = inbound.kind == "location"
-    note = "" if is_location else cmd.rest
-    first = record_checkin(ctx.session, ctx.actor.member.id, ctx.now, note[:500],
+    note = "" if is_location else CHECKIN_NOTE.check(cmd.rest)
+    first = record_checkin(ctx.session, ctx.actor.member.id, ctx.now, note,
                            inbound.latitude, inbound.longitude, inbound.label)
     count, last = month_checkins(ctx.session, ctx.actor.member.id, ctx.month.first_day, ctx.month.end)
     where = f"（位置：{inbound.label}）" if is_location and inbound.label else ""

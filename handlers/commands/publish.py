@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from handlers.context import COMMITTEE, STAFF, CommandError, Context
-from handlers.parse import Command, normalise
+from handlers.limits import CONTENT, TITLE
+from handlers.parse import Command, day_arg
 from handlers.registry import cannot, command
-from handlers.render import day
+from handlers.render import day, quote
 from storage.models import Task
 from storage.orgs import targets
 from storage.outbox import enqueue, to_branch
@@ -35,15 +36,12 @@ def parse_publication(rest: str, today: date) -> Publication:
     match = _SHAPE.match(rest.strip())
     if not match or not match.group("title").strip():
         raise CommandError(USAGE)
-    text = normalise(match.group("date")).replace("/", "-").replace(".", "-")
-    try:
-        deadline = date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"截止日期“{match.group('date')}”无效，应为 YYYY-MM-DD，如 2027-03-20") from None
+    deadline = day_arg(match.group("date"), "截止日期")
     if deadline < today:
         raise CommandError(f"截止日期 {deadline} 已经过去，请填今天或以后的日期。")
-    return Publication(match.group("title").strip()[:300], deadline,
-                       (match.group("targets") or "全部").strip(), (match.group("content") or "").strip())
+    return Publication(TITLE.check(match.group("title").strip()), deadline,
+                       (match.group("targets") or "全部").strip(),
+                       CONTENT.check((match.group("content") or "").strip()))
 
 
 @command("publish", "发布", "publish", roles=STAFF, refusal=cannot("发布任务（组织部和党委可以）"))
@@ -54,7 +52,7 @@ def publish(cmd: Command, ctx: Context) -> str:
         kind, values = parse_targets(item.targets, {b.code for b in ctx.scope})
     except ValueError as e:
         hint = "（党委只能发布给下属支部）" if ctx.actor.kind == COMMITTEE else ""
-        raise CommandError(f"{e}{hint}") from None
+        raise CommandError(f"{quote(str(e), 200)}{hint}") from None
     if ctx.actor.kind == COMMITTEE and kind != "codes":
         # A committee's "all" or 领域 means its own branches: pin them down.
         task_probe = Task(target_kind=kind, target_values=",".join(values))
@@ -62,15 +60,16 @@ def publish(cmd: Command, ctx: Context) -> str:
     probe = Task(target_kind=kind, target_values=",".join(values))
     branches = [b for b in ctx.scope if targets(probe, b)]
     if not branches:
-        raise CommandError(f"对象“{item.targets}”下没有支部，任务未发布。")
+        raise CommandError(f"对象“{quote(item.targets)}”下没有支部，任务未发布。")
     task = add_task(ctx.session, natural_key=f"chat:{ctx.inbound.dedupe_key}"[:300], month=str(ctx.month),
                     title=item.title, deadline=item.deadline, target_kind=kind, target_values=",".join(values),
                     evidence=None, note=item.content or None, recurring=False, issuer=ctx.actor.unit.name,
                     issuer_org_id=ctx.actor.unit.id, created_by=ctx.actor.member.id, received_at=ctx.now)
-    body = (f"**新任务：{task.title}**\n发布：{task.issuer}\n截止：{day(task.deadline)}\n"
+    today = ctx.now.date()
+    body = (f"**新任务：{task.title}**\n发布：{task.issuer}\n截止：{day(task.deadline, today)}\n"
             + (f"{item.content}\n" if item.content else "")
             + f"完成后请回复：完成 {task.number} 说明")
     rows = [to_branch(b, f"task-{task.id}", task.month, body) for b in branches]
     enqueue(ctx.session, rows, ctx.now)
-    return (f"已发布第{task.number}项「{task.title}」，截止{day(task.deadline)}，"
+    return (f"已发布第{task.number}项「{task.title}」，截止{day(task.deadline, today)}，"
             f"正在发送到 {len(branches)} 个支部。")

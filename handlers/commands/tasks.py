@@ -23,13 +23,13 @@ def tasks(cmd: Command, ctx: Context) -> str:
     lines = [f"{branch.name} {ctx.month.label}任务："]
     for bt in mine:
         flag = "（已逾期）" if bt.overdue(today) else ""
-        lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline)}｜"
+        lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline, today)}｜"
                      f"{STATE_NAMES[bt.state]}{flag}")
     if not mine:
         lines.append("本月暂无任务。")
     for bt in owed:
         lines.append(f"{task_label(bt.task)} {bt.task.title}｜"
-                     f"截止{day(bt.task.deadline)}｜{STATE_NAMES[bt.state]}")
+                     f"截止{day(bt.task.deadline, today)}｜{STATE_NAMES[bt.state]}")
     lines.append("上报：完成 N 说明")
     return fit("\n".join(lines))
 

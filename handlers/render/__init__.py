@@ -9,9 +9,11 @@ WEEKDAYS = "一二三四五六日"
 REPLY_LIMIT = 2048  # bytes: WeCom's text message limit
 
 
-def day(d: date) -> str:
-    """11月30日（周一）"""
-    return f"{d.month}月{d.day}日（周{WEEKDAYS[d.weekday()]}）"
+def day(d: date, today: date | None = None) -> str:
+    """11月30日（周一）; 2027年1月5日（周二） when `today` is in another year,
+    so a deadline a year or more away is not read as this year's."""
+    year = f"{d.year}年" if today is not None and d.year != today.year else ""
+    return f"{year}{d.month}月{d.day}日（周{WEEKDAYS[d.weekday()]}）"
 
 
 def moment(dt: datetime) -> str:
@@ -20,7 +22,8 @@ def moment(dt: datetime) -> str:
 
 
 def fit(text: str, limit: int = REPLY_LIMIT) -> str:
-    """Cut at a line boundary so the reply fits one WeCom message."""
+    """Cut at a line boundary so the reply fits one WeCom message; a first
+    line that alone is too long is cut between characters (never inside one)."""
     if len(text.encode()) <= limit:
         return text
     tail = "\n……（内容较多，请在管理页面查看全部）"
@@ -28,9 +31,17 @@ def fit(text: str, limit: int = REPLY_LIMIT) -> str:
     for line in text.split("\n"):
         size += len(line.encode()) + 1
         if size > limit:
+            if not kept:  # keep what fits of it rather than nothing at all
+                room = limit - len(tail.encode())
+                kept.append(line.encode()[:room].decode("utf-8", "ignore"))
             break
         kept.append(line)
     return "\n".join(kept) + tail
+
+
+def quote(text: str, chars: int = 20) -> str:
+    """Something stored or typed, shortened to be quoted in a reply."""
+    return text if len(text) <= chars else text[:chars] + "……"
 
 
 def task_label(task, current: Month | None = None) -> str:

@@ -16,6 +16,18 @@ SUMMARY_HEADERS = ("支部编码", "支部名称", "应报任务", "已上报", 
 HEADERS = ("类别", "月份", "事项", "日期/截止", "状态", "登记时间（服务器）", "登记人", "说明", "证明材料", "标注")
 STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回"}  # of a task's latest version; otherwise 未上报
 Row = tuple[str, ...]
+EXCEL_CELL = 32_767  # characters: Excel will not open a workbook with a longer cell
+
+
+def cell(text: str | None) -> str:
+    """Free text as one cell. Chat limits keep new notes far below Excel's
+    limit; one stored before them is cut here, visibly, not left to break
+    the workbook."""
+    text = text or ""
+    if len(text) <= EXCEL_CELL:
+        return text
+    tail = f"……（原文共 {len(text):,} 字，超出 Excel 单元格上限，此处截断）"
+    return text[:EXCEL_CELL - len(tail)] + tail
 
 
 def fmt(moment: datetime | date) -> str:
@@ -65,7 +77,7 @@ def _task_rows(rows: list[Row], record: TaskRecord) -> None:
             if record.state == RETURNED:
                 marks.append(f"退回原因：{record.return_reason}")
         rows.append(("任务", month, label, deadline, shown, fmt(version.received_at), version.member_name,
-                     version.note, _files(version.evidence) if version.evidence else "", "；".join(marks)))
+                     cell(version.note), _files(version.evidence) if version.evidence else "", cell("；".join(marks))))
 
 
 def _files(evidence: tuple[EvidenceFile, ...]) -> str:
@@ -76,11 +88,11 @@ def _files(evidence: tuple[EvidenceFile, ...]) -> str:
 def _meeting_row(m: MeetingRecord) -> Row:
     held = str(m.held_on)
     return ("会议", held[:7], m.kind, held, f"出席 {m.attended}/{m.expected}" if m.attended is not None else "",
-            fmt(m.received_at), m.member_name, m.note, "",
+            fmt(m.received_at), m.member_name, cell(m.note), "",
             f"补记录（会后 {m.lag_days} 天登记）" if m.backfilled else "")
 
 
 def _checkin_row(c: CheckInRecord) -> Row:
     day = str(c.day)
     return ("签到", day[:7], f"流动党员 {c.member_name}（{c.city}）", day, "已签到", fmt(c.received_at),
-            c.member_name, c.note or c.label, "", "")
+            c.member_name, cell(c.note or c.label), "", "")

@@ -17,27 +17,28 @@ def render_sheet(branch_name: str, month: Month, tasks: list[BranchTask],
     recurring = [bt for bt in tasks if bt.task.recurring]
     lines = [f"**{month.label}重点工作提醒单**", f"{branch_name}", ""]
     lines.append("**本月重点任务**" if one_off else "本月无新的重点任务。")
-    lines += [_task_line(bt) for bt in one_off]
+    lines += [_task_line(bt, today) for bt in one_off]
     if recurring:
         lines += ["", "**本月常规工作**"]
-        lines += [_task_line(bt) for bt in recurring]
+        lines += [_task_line(bt, today) for bt in recurring]
     if owed:
         lines += ["", "**以前月份尚未完成**"]
-        lines += [_task_line(bt, with_month=True, today=today) for bt in owed]
+        lines += [_task_line(bt, today, with_month=True) for bt in owed]
     lines += ["", "完成后请回复：完成 编号 说明（如：完成 1 已召开，到会9人）",
               "证明材料（照片/文件）请在上报后10分钟内单聊发送给应用。"]
     return "\n".join(lines)
 
 
-def _task_line(bt: BranchTask, with_month: bool = False, today: date | None = None) -> str:
+def _task_line(bt: BranchTask, today: date, with_month: bool = False) -> str:
+    """One task; an earlier month's (with_month) is marked when overdue."""
     task = bt.task
     label = task_label(task) if with_month else f"{task.number}."
-    parts = [f"{label} {task.title}", f"截止{day(task.deadline)}"]
+    parts = [f"{label} {task.title}", f"截止{day(task.deadline, today)}"]
     if task.evidence:
         parts.append(f"需报：{task.evidence}")
     if bt.state == RETURNED:
         parts.append(f"<font color=\"warning\">已退回：{bt.return_reason or ''}</font>")
-    elif today and task.deadline < today:
+    elif with_month and task.deadline < today:
         parts.append("<font color=\"warning\">已逾期</font>")
     line = "，".join(parts)
     return line + (f"\n   {task.note}" if task.note else "")

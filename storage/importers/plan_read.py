@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from storage.models import CATEGORIES
+from storage.models import CATEGORIES, Task
+from storage.month import FIRST_YEAR, LAST_YEAR, OutOfRange, check_year
 from storage.workdays import last_workday
 
 QUARTER_FIRST_MONTHS = (1, 4, 7, 10)
@@ -63,6 +64,10 @@ def parse_plan(text: str, source: str, branch_codes: set[str] | None = None) -> 
         raise PlanError([f"{source} 第 {line} 行：YAML 格式错误"]) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("year"), int):
         raise PlanError([f"{source}：缺少 year（年份），如 year: 2027"])
+    try:
+        check_year(doc["year"])  # the one range every month and date of 支部通 lies in
+    except OutOfRange:
+        raise PlanError([f"{source}：year（年份）{doc['year']} 不合理，应在 {FIRST_YEAR}–{LAST_YEAR} 之间"]) from None
     problems: list[str] = []
     year, tasks = doc["year"], []
     months = doc.get("months") or {}
@@ -103,6 +108,8 @@ def _title(item: dict) -> str:
     title = str(item.get("title") or "").strip()
     if not title:
         raise ValueError("缺少 title（任务名称）")
+    if len(title) > Task.title.type.length:
+        raise ValueError(f"title（任务名称）太长（{len(title)}字），最多{Task.title.type.length}字")
     return title
 
 
@@ -113,6 +120,8 @@ def _one_off(item: dict, year: int, month: int, codes: set[str] | None) -> TaskS
         raise ValueError(f"截止日期“{deadline}”无效，应为 YYYY-MM-DD")
     if deadline < date(year, month, 1):
         raise ValueError(f"截止日期 {deadline} 早于 {year} 年 {month} 月")
+    if deadline.year > LAST_YEAR:
+        raise ValueError(f"截止日期 {deadline} 不合理，应在 {LAST_YEAR} 年以前")
     kind, values = parse_targets(item.get("targets", "all"), codes)
     return TaskSpec(f"plan:{year}-{month:02d}:{title}", f"{year}-{month:02d}", title,
                     deadline, kind, values, _text(item, "evidence"), _text(item, "note"), False)
