@@ -64,10 +64,11 @@ class SendError(Exception):
     WeCom's errcode, when there was one."""
 
     def __init__(self, message: str, permanent: bool, retry_after: float | None = None,
-                 attempted: bool = True, rate_limited: bool = False, code: int | None = None):
+                 attempted: bool = True, rate_limited: bool = False, code: int | None = None,
+                 http_status: int | None = None):
         super().__init__(message)
         self.permanent, self.retry_after, self.attempted = permanent, retry_after, attempted
-        self.rate_limited, self.code = rate_limited, code
+        self.rate_limited, self.code, self.http_status = rate_limited, code, http_status
 
 
 def wecom_error(doc: dict) -> SendError:
@@ -212,9 +213,10 @@ class WeComClient:
         doc = wecom_json(body)
         if doc is None:
             page = "HTML 页面" if "html" in kind or b"<html" in body[:512].lower() else (kind or "无类型的应答")
-            raise SendError(f"HTTP {status}：不是企业微信的 JSON 应答（{page}）", permanent=False)
+            raise SendError(f"HTTP {status}：不是企业微信的 JSON 应答（{page}）", permanent=False,
+                            http_status=status)
         if status >= 500 or (status != 200 and doc["errcode"] == 0):
-            raise SendError(f"HTTP {status}", permanent=False)
+            raise SendError(f"HTTP {status}", permanent=False, http_status=status)
         return doc
 
     def call(self, path: str, payload: dict | None = None, method: str = "POST",
@@ -286,7 +288,12 @@ class WeComClient:
         bytes are still encrypted (bot/wecom/crypto.py decrypt_media)."""
         if urlsplit(url).scheme not in ("https", "http"):
             raise SendError("媒体地址不是 http(s)", permanent=True)
-        doc = self._request("GET", url, binary=True)
+        try:
+            doc = self._request("GET", url, binary=True)
+        except SendError as e:
+            if e.http_status in (403, 404, 410):  # the storage's answer to an expired link
+                raise SendError(f"媒体链接已失效（HTTP {e.http_status}）", permanent=True) from None
+            raise
         return doc["_content"], file_name(doc["_headers"].get("Content-Disposition", ""))
 
 
