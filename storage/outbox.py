@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from storage.addresses import member_owner, org_owner
@@ -130,10 +131,21 @@ def reply_queued(session: Session, target: str, reply_to: str) -> bool:
         Delivery.target == target, Delivery.purpose == REPLY, Delivery.period == reply_to)) is not None
 
 
-def record_outcome(session: Session, outcome: dict) -> None:
-    """Write what happened to one row: a dict with id and the new fields."""
+def record_outcome(session: Session | Connection, outcome: dict) -> None:
+    """Write what happened to one row: a dict with id and the new fields.
+    (Once per message sent: the statement for a set of fields is built once,
+    and a plain Connection will do.)"""
     fields = {k: v for k, v in outcome.items() if k != "id"}
-    session.execute(update(Delivery.__table__).where(Delivery.__table__.c.id == outcome["id"]).values(**fields))
+    names = tuple(sorted(fields))
+    statement = _RECORD.get(names)
+    if statement is None:
+        table = Delivery.__table__
+        statement = _RECORD.setdefault(names, update(table).where(table.c.id == bindparam("row_id")).values(
+            **{name: bindparam(name) for name in names}))
+    session.execute(statement, {"row_id": outcome["id"], **fields})
+
+
+_RECORD: dict[tuple[str, ...], object] = {}
 
 
 def failed(session: Session, targets: Iterable[str] | None = None, since: datetime | None = None,

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from bot.outbound.channel import HOUR, MINUTE, Pacer
+from bot.outbound.channel import HOUR, MARGIN, MINUTE, Pacer
 from bot.outbound.worker import DeliveryWorker
 from bot.wecom.client import SendError, WeComClient
 from storage.db import transaction
@@ -34,7 +34,7 @@ def to_person(n, user="u700001", purpose="notice"):
     return [Message(f"member:{user}", purpose, str(i), f"通知 {i}") for i in range(n)]
 
 
-def run_until_sent(rt, worker, step=timedelta(seconds=61), limit=500):
+def run_until_sent(rt, worker, step=timedelta(seconds=62), limit=500):
     """Drain, move the clock on, again — until nothing is pending."""
     for _ in range(limit):
         worker.drain()
@@ -139,7 +139,7 @@ def test_a_person_gets_at_most_30_a_minute_and_the_rest_later(wired, standin, wo
     assert got == Counter({"u700001": 30, "u700002": 3})
     waiting = [r for r in rows(wired) if r.state == "pending"]
     assert len(waiting) == 15 and all(r.attempts == 0 and "30 条" in r.last_error for r in waiting)
-    wired.clock.advance(seconds=61)
+    wired.clock.advance(seconds=62)
     worker.drain()
     bodies = [r["body"]["markdown"]["content"] for r in standin.received("message/send") if r["to"] == "u700001"]
     assert bodies == [f"通知 {i}" for i in range(45)]  # all, in order
@@ -162,13 +162,14 @@ def test_pacer_windows_together():
     now = [__import__("datetime").datetime(2026, 11, 16, 10, 0)]
     pacer = Pacer([(MINUTE, 30), (HOUR, 1000)], lambda: now[0])
     assert pacer.reserve("a", 30) is None
-    assert pacer.reserve("a") == timedelta(seconds=61)
+    assert pacer.reserve("a") == timedelta(seconds=62)  # a minute, and the margin
     assert pacer.reserve("b") is None  # per key
-    for minute in range(1, 33):
-        now[0] += MINUTE
+    step = MINUTE + MARGIN
+    for batch in range(1, 33):  # 33 batches of 30: 990 in the hour
+        now[0] += step
         assert pacer.reserve("a", 30) is None
-    now[0] += MINUTE  # 1,020 would be over the hour: wait for minute 0's 30 to leave it
-    assert pacer.reserve("a", 30) == timedelta(minutes=27, seconds=1)
+    now[0] += step  # 1,020 would be over the hour: wait for the first batch to leave it
+    assert pacer.reserve("a", 30) == HOUR + MARGIN - 33 * step
     assert pacer.reserve("c", 5000) is None  # more than a window holds: goes when the window is empty
 
 
@@ -190,7 +191,7 @@ def test_appchat_person_times_are_never_exceeded(wired, standin, worker):
     worker.drain()
     assert len(standin.received("appchat/send")) == 100  # 20,000 a minute
     assert len([r for r in rows(wired) if r.state == "pending"]) == 10
-    wired.clock.advance(seconds=61)
+    wired.clock.advance(seconds=62)
     worker.drain()
     assert len(standin.received("appchat/send")) == 110 and standin.dropped() == []
 
@@ -201,7 +202,7 @@ def test_an_app_chat_takes_200_a_minute(wired, standin, worker):
     queue(wired, [Message(first.audience, "notice", str(i), f"第{i}条") for i in range(205)])
     worker.drain()
     assert len(standin.received("appchat/send")) == 200
-    wired.clock.advance(seconds=61)
+    wired.clock.advance(seconds=62)
     worker.drain()
     assert len(standin.received("appchat/send")) == 205 and standin.dropped() == []
 

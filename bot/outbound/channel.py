@@ -33,14 +33,18 @@ __all__ = ["Channel", "Limit", "SendError", "Pacer", "split_message", "plain_tex
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 BLOCK_STEPS = (60, 120, 240, 480, 960, 1920, 3600)  # seconds an address rests after each 45009 in a row
 SMALLEST_PART = 256  # bytes: below this a 40058 is not about length
+# The clock reads whole seconds, WeCom's timestamps its own: a unit leaves a
+# window this much later than the window says, so WeCom never counts it twice.
+MARGIN = timedelta(seconds=2)
 
 
 class Pacer:
     """At most `limit` units per `span` for each key, for every (span, limit)
-    window at once (30 a minute and 1,000 an hour), on the given clock."""
+    window at once (30 a minute and 1,000 an hour), on the given clock; a
+    unit counts for its span and MARGIN more."""
 
     def __init__(self, windows: Sequence[tuple[timedelta, int]], now: Callable[[], datetime]):
-        self.windows, self.now = tuple(sorted(windows)), now
+        self.windows, self.now = tuple((span + MARGIN, limit) for span, limit in sorted(windows)), now
         self.used: dict[str, list[deque]] = defaultdict(lambda: [deque() for _ in self.windows])
         self.totals: dict[str, list[int]] = defaultdict(lambda: [0] * len(self.windows))
         self.lock = threading.RLock()
@@ -61,7 +65,7 @@ class Pacer:
                     until = at + span
                     if total - freed + cost <= limit:
                         break
-                wait = until - now + timedelta(seconds=1)
+                wait = until - now
                 longest = wait if longest is None or wait > longest else longest
         return longest
 

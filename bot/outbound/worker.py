@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
@@ -70,6 +72,11 @@ class DeliveryWorker:
         self.worker_id = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
         self.batch, self.recovered = batch, False
+        self.sending: dict[tuple, Future] = {}  # the last task per address
+        # SQLite has one writer: its busy handler sleeps a writer that finds the
+        # lock taken for 1, 2, 5 … ms. The sending threads queue on a lock of
+        # our own instead, woken the moment the previous outcome is written.
+        self.writing = threading.Lock() if runtime.engine.dialect.name == "sqlite" else nullcontext()
 
     def quiet(self, now: datetime) -> bool:
         """No pushes at night (scheduler.quiet_start … quiet_end)."""
@@ -78,23 +85,36 @@ class DeliveryWorker:
         return (start <= at or at < end) if start > end else (start <= at < end)
 
     def run_once(self) -> int:
-        """Send one batch of due rows; how many rows were handled."""
+        """Send one batch of due rows and wait for it; how many rows were handled."""
+        handled, futures = self._start_batch()
+        wait(futures)
+        return handled
+
+    def _start_batch(self) -> tuple[int, list[Future]]:
+        """Claim due rows and hand them to the sending threads, one task per
+        address; rows for an address still being sent from an earlier batch
+        wait for it (the pool starts tasks in order, so that one is running)."""
         now = self.runtime.clock.now()
         claimed = self._claim(now, URGENT if self.quiet(now) else None)
         if not claimed:
-            return 0
+            return 0, []
         rows, addresses = claimed
         by_address: dict[tuple, list[tuple[Delivery, Route | None]]] = defaultdict(list)
         for row in rows:
             route = route_of(row, addresses.get(row.target, []))
             by_address[(route.kind, route.value) if route else ("none", row.id)].append((row, route))
-        list(self.pool.map(self._send_group, by_address.values()))
-        return len(rows)
+        self.sending = {key: f for key, f in self.sending.items() if not f.done()}
+        futures = []
+        for key, group in by_address.items():
+            future = self.pool.submit(self._send_group, group, self.sending.get(key))
+            self.sending[key] = future
+            futures.append(future)
+        return len(rows), futures
 
     def _claim(self, now: datetime, purposes) -> tuple[list[Delivery], dict[str, list[Route]]] | None:
         for attempt in range(3):
             try:
-                with transaction(self.runtime.sessions) as session:
+                with self.writing, transaction(self.runtime.sessions) as session:
                     if not self.recovered:
                         orphans = release_orphans(session, now)
                         self.recovered = True
@@ -112,27 +132,40 @@ class DeliveryWorker:
         return None
 
     def drain(self, max_batches: int = 1_000_000) -> int:
-        """Send until nothing is due now."""
-        total = 0
+        """Send until nothing is due now. The next batch is claimed while
+        the second half of the last one is still being sent, so the sending
+        threads do not stand idle between batches."""
+        total, running = 0, []
         for _ in range(max_batches):
-            handled = self.run_once()
+            handled, futures = self._start_batch()
             if not handled:
-                break
+                if not running:
+                    break
+                wait(running)  # what they put back may be due again at once (a retry)
+                running = []
+                continue
             total += handled
+            running = [f for f in running if not f.done()] + futures
+            wait([futures[len(futures) // 2]])
+        wait(running)
         return total
 
-    def _send_group(self, rows: list[tuple[Delivery, Route | None]]) -> None:
-        """Send one address's rows in order, recording each outcome at once:
-        after a crash only the message on the wire can go out twice."""
+    def _send_group(self, rows: list[tuple[Delivery, Route | None]], after: Future | None = None) -> None:
+        """Send one address's rows in order (after its rows of an earlier
+        batch), recording each outcome at once: after a crash only the
+        message on the wire can go out twice."""
+        if after is not None:
+            wait([after])
         for row, route in rows:
             outcome = self._send_one(row, route)
             now = self.runtime.clock.now()
-            with transaction(self.runtime.sessions) as session:
-                record_outcome(session, outcome)
+            failed = outcome["state"] == FAILED
+            with self.writing, (transaction(self.runtime.sessions) if failed else self.runtime.engine.begin()) as db:
+                record_outcome(db, outcome)  # (a plain connection on the common path: once per message)
                 if route is not None and route.kind not in PER_MESSAGE and outcome["state"] in (SENT, FAILED):
-                    record_address(session, route, outcome.get("last_error"), now)
-                if outcome["state"] == FAILED:
-                    add_event(session, "delivery-failed",
+                    record_address(db, route, outcome.get("last_error"), now)
+                if failed:
+                    add_event(db, "delivery-failed",
                               f"{row.target} {row.purpose} {row.period}：{outcome['last_error']}", now)
 
     def _send_one(self, row: Delivery, route: Route | None) -> dict:
