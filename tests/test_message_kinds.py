@@ -197,6 +197,10 @@ def test_a_lone_surrogate_is_refused_cleanly_and_logged_so_retries_do_not_fail(p
     lambda d: d.update(msgtype="image", image={"url": "file:///etc/passwd"}),
     lambda d: d.update(msgtype="event", event="enter_chat"),
     lambda d: d.update(quote=[1]),
+    lambda d: d.update(msgid="m\x00"),                     # a NUL where the database keys it
+    lambda d: d.update(msgid="m\udc80"),
+    lambda d: d.update(response_url="http://x/\x00"),
+    lambda d: d.update(create_time={"t": 1}),
 ])
 def test_wrong_types_are_a_400_never_a_500(peer, county, change):
     doc = peer.message(SECRETARY, "text", text={"content": "完成 1"})

@@ -110,6 +110,10 @@ class AibotPeer:
     def post(self, doc: dict | str):
         """POST a plaintext (a dict, or JSON text as it is) sealed with Tencent's crypto."""
         plaintext = doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False)
+        try:
+            plaintext.encode()
+        except UnicodeEncodeError:  # a lone surrogate is only sent as a \u escape
+            plaintext = json.dumps(doc, ensure_ascii=True)
         timestamp, nonce = str(self.clock.epoch()), f"a{next(self.ids)}"
         ret, xml = self.crypt.EncryptMsg(plaintext, nonce, timestamp)
         assert ret == 0, ret

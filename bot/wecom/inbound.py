@@ -105,17 +105,19 @@ def aibot_message(plaintext: str, bot_names: tuple[str, ...] = ()) -> Inbound:
         raise BadMessage("smart-robot message is not JSON") from None
     if not isinstance(doc, dict):
         raise BadMessage("smart-robot message is not an object")
-    user = _field(_object(doc, "from", required=True), "userid", required=True)
-    if len(user) > 64 or _SURROGATE.search(user):
-        raise BadMessage("bad from.userid")
-    kind = _field(doc, "msgtype", required=True)
-    msg_id = _field(doc, "msgid")
-    key = f"aibot:{msg_id or user + ':' + str(doc.get('create_time', ''))}"
-    common = dict(chat_id=_field(doc, "chatid") or None, response_url=_field(doc, "response_url") or None)
+    user = _name(_field(_object(doc, "from", required=True), "userid", required=True), "from.userid", 64)
+    kind = _name(_field(doc, "msgtype", required=True), "msgtype", 32)
+    msg_id = _name(_field(doc, "msgid"), "msgid", 128)
+    created = doc.get("create_time", "")
+    if not isinstance(created, (int, str)) or len(str(created)) > 20:
+        raise BadMessage("bad create_time")
+    key = f"aibot:{msg_id or user + ':' + _name(str(created), 'create_time', 20)}"
+    common = dict(chat_id=_name(_field(doc, "chatid"), "chatid", 128) or None,
+                  response_url=_name(_field(doc, "response_url"), "response_url", 2048) or None)
     if kind == "stream":  # a refresh of a stream we already finished
         return Inbound("aibot", user, kind, "", key, **common)
     if kind == "event":
-        event = _field(_object(doc, "event", required=True), "eventtype", required=True)
+        event = _name(_field(_object(doc, "event", required=True), "eventtype", required=True), "eventtype", 64)
         return Inbound("aibot", user, kind, "", key, event=event, **common)
     texts: list[str] = []
     media: list[Media] = []
@@ -132,7 +134,7 @@ def aibot_message(plaintext: str, bot_names: tuple[str, ...] = ()) -> Inbound:
     for value in (text, quote, *(m.file_name or "" for m in media)):
         if "\x00" in value:
             raise BadMessage("NUL in a smart-robot message")
-    if any(_SURROGATE.search(v) for v in (text, quote, *(m.url or "" for m in media))):
+    if any(_SURROGATE.search(v) for v in (text, quote, *(m.file_name or "" for m in media))):
         log.warning("smart-robot message %s from %s has a lone surrogate: refused", key, user)
         return Inbound("aibot", user, "unreadable", _readable(text), key, **common)
     return Inbound("aibot", user, kind, text, key, media=tuple(media), quote=quote, **common)
@@ -156,8 +158,15 @@ def _field(doc: dict, name: str, required: bool = False) -> str:
     return value
 
 
+def _name(value: str, what: str, longest: int) -> str:
+    """A field machines write (an id, a url): no NUL, no lone surrogate, not too long."""
+    if len(value) > longest or "\x00" in value or _SURROGATE.search(value):
+        raise BadMessage(f"bad smart-robot {what}")
+    return value
+
+
 def _media(kind: str, item: dict) -> Media:
-    url = _field(item, "url", required=True)
+    url = _name(_field(item, "url", required=True), f"{kind} url", 4096)
     if not url.startswith(("https://", "http://")):
         raise BadMessage(f"smart-robot {kind} url is not http(s)")
     return Media(kind, url=url, file_name=_field(item, "filename") or None)
