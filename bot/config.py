@@ -149,6 +149,7 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "wecom.timeout": (10, _int),
     "aibot.token": ("", str),
     "aibot.encoding_aes_key": ("", _aes_key),
+    "aibot.name": ("支部通", str),  # the bot's name(s) in groups, comma-separated: @-mentions of it are removed
     "server.host": ("127.0.0.1", str),
     "server.port": (8080, _port),
     "server.workers": (2, _int),

@@ -143,7 +143,8 @@ class Evidence(Base):
     __tablename__ = "evidence"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    media_id: Mapped[str] = mapped_column(String(256))
+    media_id: Mapped[str] = mapped_column(String(256))  # an app callback's MediaId ("" for a url)
+    url: Mapped[str | None] = mapped_column(Text)  # a smart robot's encrypted download url
     kind: Mapped[str] = mapped_column(String(16))  # image | file | video | voice
     file_name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -195,6 +196,7 @@ class InboundMessage(Base):
     content: Mapped[str] = mapped_column(Text, default="")
     media_id: Mapped[str | None] = mapped_column(String(256))
     outcome: Mapped[str | None] = mapped_column(Text)
+    reply: Mapped[str | None] = mapped_column(Text)  # the answer it was given (a lost one is given again)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 

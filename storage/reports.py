@@ -57,19 +57,21 @@ def recent_report_by(session: Session, member_id: int, now: datetime) -> Report 
         Report.superseded_by.is_(None)).order_by(Report.id.desc()))
 
 
-def attach_evidence(session: Session, report: Report, media_id: str, kind: str,
-                    file_name: str, now: datetime) -> Evidence:
-    evidence = Evidence(report_id=report.id, media_id=media_id, kind=kind,
+def attach_evidence(session: Session, report: Report, media_id: str | None, kind: str,
+                    file_name: str, now: datetime, url: str | None = None) -> Evidence:
+    """A photo or file for a report, to be downloaded: by an app MediaId or
+    by a smart robot's url."""
+    evidence = Evidence(report_id=report.id, media_id=media_id or "", url=url, kind=kind,
                         file_name=file_name, received_at=now)
     session.add(evidence)
     return evidence
 
 
-
-def evidence_to_fetch(session: Session, limit: int) -> list[tuple[int, str, str]]:
-    """(id, media id, file name) of evidence not yet downloaded nor given up on."""
-    return [tuple(r) for r in session.execute(select(Evidence.id, Evidence.media_id, Evidence.file_name).where(
-        Evidence.path.is_(None), Evidence.last_error.is_(None)).limit(limit))]
+def evidence_to_fetch(session: Session, limit: int) -> list[tuple[int, str, str | None, str]]:
+    """(id, media id, url, file name) of evidence not yet downloaded nor given up on."""
+    return [tuple(r) for r in session.execute(
+        select(Evidence.id, Evidence.media_id, Evidence.url, Evidence.file_name).where(
+            Evidence.path.is_(None), Evidence.last_error.is_(None)).order_by(Evidence.id).limit(limit))]
 
 
 def update_evidence(session: Session, evidence_id: int, **fields) -> None:

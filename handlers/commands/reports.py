@@ -64,12 +64,30 @@ def correct(cmd: Command, ctx: Context) -> str:
 
 def evidence(cmd: Command, ctx: Context) -> str:
     """照片/文件：作为刚上报任务的证明材料"""
-    kind = ctx.inbound.kind
     report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
     if report is None:
         return "收到材料，但10分钟内没有你的上报。请先发送“完成 N 说明”，再发照片或文件。"
-    media_id = ctx.inbound.media_id or ""
-    name = ctx.inbound.file_name or f"{kind}-{media_id[:12]}.{'jpg' if kind == 'image' else 'bin'}"
-    attach_evidence(ctx.session, report, media_id, kind, name, ctx.now)
+    return _attach(ctx, report)
+
+
+def evidence_with(cmd: Command, ctx: Context) -> str:
+    """The photos that came with a command (a smart robot's mixed message,
+    a quoted photo): the evidence of the report it made, if it made one."""
+    if cmd.name in ("done", "correct"):
+        report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
+        if report is not None:
+            return _attach(ctx, report)
+    return "（随消息发来的照片或文件未保存：证明材料请与“完成 N”一起发，或上报后10分钟内单聊发给我。）"
+
+
+def _attach(ctx: Context, report) -> str:
+    media = ctx.inbound.media
+    for i, item in enumerate(media, start=1):
+        reference = item.media_id or ""
+        name = item.file_name or f"{item.kind}-{reference[:12] or f'{ctx.inbound_id}-{i}'}." \
+                                 f"{'jpg' if item.kind == 'image' else 'bin'}"
+        attach_evidence(ctx.session, report, item.media_id, item.kind, name, ctx.now, url=item.url)
     task = task_by_id(ctx.session, report.task_id)
-    return f"已将{EVIDENCE_KINDS.get(kind, '材料')}作为第{task.number}项「{task.title}」的证明材料。"
+    kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
+    what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
+    return f"已将{what}作为第{task.number}项「{task.title}」的证明材料。"
