@@ -15,7 +15,7 @@ from storage.models import REPORTING_ROLES, CheckIn, Meeting, Member, Organizati
 from storage.month import Month, span
 from storage.orgs import targets
 
-MONTHLY_MEETINGS = ("支委会", "党小组会")
+MONTHLY_MEETINGS = ("支委会", "党小组会", "主题党日")  # 主题党日: one fixed day a month (issue 12)
 QUARTERLY_MEETINGS = ("党员大会", "党课")
 
 
