@@ -57,6 +57,26 @@ def log_meeting(ctx: Context, text: str, kind: str | None = None) -> str:
     return _log(ctx, f"{kind} {text}" if kind else text).reply
 
 
+def for_duty(task, note: str, ctx: Context) -> str | None:
+    """`完成 N` on a meeting's duty (召开支部委员会会议 …): the meeting's details
+    are asked for instead of a bare "done"; given (完成 2 2027-03-05 出席 4/5 …),
+    the meeting is logged and is the report. None: a note that is not a
+    meeting's details, recorded as a report as before."""
+    if not note.strip():
+        raise CommandError(f"第{task.number}项「{task.title}」是开会，请连同会议情况一起报，如：\n"
+                           f"完成 {task.number} {ctx.now.date().isoformat()} 出席 x/y [缺席 姓名] [请假 姓名] [说明]\n"
+                           f"或：会议 {task.duty} 日期 出席 x/y …（记录后本项自动完成）")
+    match = _SHAPE.match(half_width(f"{task.duty} {note.strip()}"))
+    if not match or not re.match(r"[0-9]{4}\s*[-./年]", match.group("date")):
+        return None
+    held_on = day_arg(match.group("date"), "会议日期")
+    found = duty_task(ctx.session, ctx.actor.branch, task.duty, held_on)
+    if found is None or found.id != task.id:  # checked before anything is written
+        raise CommandError(f"会议日期 {held_on.isoformat()} 不在第{task.number}项「{task.title}」的期限内，"
+                           "未记录。请核对日期。")
+    return _log(ctx, f"{task.duty} {note.strip()}").reply
+
+
 def _log(ctx: Context, text: str) -> Logged:
     match = _SHAPE.match(half_width(text))  # one character for one: the note is cut from what was typed
     if not match:
