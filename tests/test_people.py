@@ -122,3 +122,42 @@ def test_checkin_of_every_mobile_member_completes_the_duty_and_the_sheet_names_t
     [proxy] = rows(county, CheckIn, CheckIn.proxy_by.is_not(None))
     assert proxy.note == "电话联系，在杭州务工"
     assert "不能代签" in wecom.say(MEMBER, "代签 田伟")
+
+
+
+
+def _secretary_of(county, code):
+    with county.sessions() as s:
+        return s.scalar(select(Member.wecom_userid).join(Organization, Member.org_id == Organization.id)
+                        .where(Organization.code == code, Member.role == "书记"))
+
+
+def test_volunteer_study_and_community_registration(wecom, county):
+    assert "已登记双报到：柳林乡7社区党支部（ZB0007）" in wecom.say(MEMBER, "双报到 ZB0007")
+    reply = wecom.say(MEMBER, "志愿 2.5小时 社区垃圾分类宣传")
+    assert "已登记志愿服务 2.5 小时" in reply and "计入你双报到的社区" in reply
+    assert "时长" in wecom.say(MEMBER, "志愿 30小时")
+    assert "用法：志愿 N小时" in wecom.say(MEMBER, "志愿 很久")
+    assert "已登记学习“党章第二章”" in wecom.say(MEMBER, "学习 党章第二章")
+    assert "双报到党员志愿服务：本月 1 人，2.5 小时" in wecom.say(_secretary_of(county, "ZB0007"), "进度")
+    assert "没有找到社区" in wecom.say(MEMBER, "双报到 火星")
+
+
+def test_whoami_shows_the_quarter_and_points_come_from_taking_part(wecom, county):
+    # The secretary types everything; 杨娜燕 types nothing but attends both, 孔永秀 misses one without leave.
+    wecom.say(SECRETARY, "会议 主题党日 2026-10-15 缺席 孔永秀")
+    county.clock.advance(days=1)
+    wecom.say(SECRETARY, "会议 党员大会 2026-11-13 缺席 贺东刚")  # the typist himself was away
+    wecom.say(MOBILE[0], "签到")
+    wecom.say(MOBILE[0], "志愿 12小时 防汛值守")
+    wecom.say(MOBILE[0], "学习 党章")
+    member = wecom.say(MEMBER, "我的")
+    assert "会议：出席 1 次 / 应参加 1 次" in member and "主题党日：参加 1 次 / 共 1 次" in member
+    assert "签到：0 天" in member and "志愿：0 小时" in member and "学习：0 天" in member
+    assert "积分：4 分" in member  # meeting 2 + 主题党日 2, for attending
+    typist = wecom.say(SECRETARY, "我的")
+    assert "会议：出席 0 次 / 应参加 1 次" in typist and "积分：1 分" in typist  # 主题党日 2 − absent 1
+    mobile = wecom.say(MOBILE[0], "我的")
+    assert "签到：1 天" in mobile and "志愿：12 小时" in mobile and "学习：1 天" in mobile
+    assert "积分：16 分" in mobile  # 2 + 2 + check-in month 1 + volunteer capped at 10 + study 1
+    assert "积分：1 分" in wecom.say("u700047", "我的")  # 孔永秀: 主题党日 missed −1, 党员大会 +2

@@ -58,4 +58,6 @@ def progress(cmd: Command, ctx: Context) -> str:
     today = ctx.now.date()
     lines += [f"{bt.task.number}. {bt.task.title}：{STATE_NAMES[bt.state]}"
               f"{'（已逾期）' if bt.overdue(today) else ''}" for bt in mine if bt.state != REPORTED]
+    from handlers.commands.record import community_lines  # 双报到 service, for a community branch
+    lines += community_lines(ctx)
     return fit("\n".join(lines))
