@@ -169,6 +169,14 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # members or organisations, unless --allow-mass-deactivate is given.
     "roster.max_deactivate_share": (0.2, _share),
     "log.level": ("INFO", str),
+    # Points (积分, issue 12), from the records: storage/points.py.
+    "points.meeting": (2, _int),
+    "points.theme_day": (2, _int),
+    "points.checkin_month": (1, _int),
+    "points.volunteer_hour": (1, _int),
+    "points.volunteer_cap": (10, _int),
+    "points.study": (1, _int),
+    "points.absent": (-1, _int),
 }
 
 

@@ -40,3 +40,5 @@ CHECKIN_NOTE = Limit("签到说明", 200)
 REASON = Limit("退回原因", 200)      # goes to the branch group in the return notice
 TITLE = Limit("任务标题", 50)        # a sheet line and every reply that names the task
 CONTENT = Limit("任务内容", 500)     # with TITLE: (50 + 500) × 3 bytes + the message's lines < 2,048
+VOLUNTEER_NOTE = Limit("志愿服务说明", 200)  # a ledger cell
+STUDY_CONTENT = Limit("学习内容", 200)       # a ledger cell

@@ -101,6 +101,9 @@ class Task(Base):
     evidence: Mapped[str | None] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(Text)
     recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What fulfils a recurring duty without a separate report: a meeting kind
+    # (支委会 …: the logged meeting is its report) or CHECKIN_DUTY. None: a report.
+    duty: Mapped[str | None] = mapped_column(String(16))
     issuer: Mapped[str] = mapped_column(String(200))
     issuer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
@@ -133,6 +136,7 @@ class Report(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))  # the meeting that is this report
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
     member: Mapped[Member] = relationship()
@@ -165,10 +169,18 @@ class CheckIn(Base):
     latitude: Mapped[float | None] = mapped_column(Double)  # double on MySQL too (migration 0005)
     longitude: Mapped[float | None] = mapped_column(Double)
     label: Mapped[str | None] = mapped_column(String(300))
+    proxy_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # 代签: the secretary who signed
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-MEETING_KINDS = ("党员大会", "支委会", "党小组会", "党课", "主题党日")
+MEETING_KINDS = ("党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "民主评议", "谈心谈话")
+# Whose attendance a meeting records by name (SPEC "Details fixed…"): the
+# whole branch, or its committee. Other kinds have no roll: names given are kept.
+WHOLE_BRANCH_KINDS = ("党员大会", "主题党日", "组织生活会", "民主评议")
+COMMITTEE_KINDS = ("支委会",)
+CHECKIN_DUTY = "流动党员报到"  # Task.duty of "流动党员每月报到": done when every mobile member checked in
+DUTIES = (*MEETING_KINDS, CHECKIN_DUTY)
+PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
 
 
 class Meeting(Base):
@@ -181,6 +193,63 @@ class Meeting(Base):
     expected: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Attendance(Base):
+    """One member on a meeting's roll: present, absent or excused. A meeting
+    with no rows was logged as a head-count only (before rolls, or a kind
+    without one)."""
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8))  # present | absent | excused
+
+
+class Volunteer(Base):
+    """志愿服务: hours a member served. `community_id`: the community they
+    registered with (双报到) at the time, so it counts there too."""
+    __tablename__ = "volunteer_service"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    hours: Mapped[float] = mapped_column(Double)
+    note: Mapped[str] = mapped_column(Text, default="")
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Study(Base):
+    """学习: a member's study session (theory study)."""
+    __tablename__ = "study_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    content: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CommunityRegistration(Base):
+    """双报到: the community branch where an in-service member serves (one)."""
+    __tablename__ = "community_registrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Appraisal(Base):
+    """锋领考评 scores staff enter per member and quarter (2027Q1), 0–100:
+    satisfaction, and job performance (国企 and 非公企业 branches)."""
+    __tablename__ = "appraisals"
+    __table_args__ = (UniqueConstraint("member_id", "quarter"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    quarter: Mapped[str] = mapped_column(String(6))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    performance: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -31,12 +31,13 @@ def set_state(session: Session, task: Task, branch: Organization, state: str,
 
 
 def add_report(session: Session, task: Task, branch: Organization, member_id: int,
-               note: str, now: datetime, inbound_id: int | None, kind: str = "done") -> Report:
+               note: str, now: datetime, inbound_id: int | None, kind: str = "done",
+               meeting_id: int | None = None) -> Report:
     """A new report; an earlier current one (a correction, or a re-report
     after a return) is kept and points to the new one."""
     previous = current_report(session, task, branch)
     report = Report(task_id=task.id, branch_id=branch.id, member_id=member_id, kind=kind,
-                    note=note, inbound_id=inbound_id, received_at=now)
+                    note=note, inbound_id=inbound_id, meeting_id=meeting_id, received_at=now)
     session.add(report)
     session.flush()
     if previous is not None:

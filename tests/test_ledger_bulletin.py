@@ -67,6 +67,7 @@ def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path):
         wecom.say(SECRETARY, f"完成 {n} 已完成")
     wecom.say(SECRETARY, "会议 支委会 2026-11-10 出席 7/9")
     wecom.say(SECRETARY, "会议 党小组会 2026-11-11 出席 5/6")
+    wecom.say(SECRETARY, "会议 主题党日 2026-11-12 缺席 邱国")  # 主题党日 is in the monthly quota (issue 12)
     county.clock.at = datetime(2026, 11, 30, 10, 0)
     wecom.say(OTHER, "完成 1 迟了")
     mobile_checked = "u700048"  # a mobile member of ZB0004
@@ -90,7 +91,8 @@ def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path):
     not_checked = rows_of(out, "流动党员未报到")[1:]
     assert len(not_checked) == len(mobile) - 1 and mobile_checked not in {r[3] for r in not_checked}
     zero = {r[1] for r in rows_of(out, "零积分人员")[1:]}
-    assert "吕丽刚" not in zero  # reported and logged meetings: points
+    assert "吕丽刚" not in zero  # attended the 主题党日: points (typing earns none, issue 12)
+    assert "邱国" in zero        # absent from it, nothing else: followed up, though not mobile nor 支委
     assert "“三会一课”未达要求的支部（35 个）" in text
 
 
@@ -119,7 +121,8 @@ def test_ledger_records_are_data_and_the_backfill_rule_is_one(wecom, county):
     late, timely = zb1.meetings  # by the day held
     assert (late.kind, late.held_on, late.attended, late.expected) == ("党小组会", date(2026, 11, 12), 5, 6)
     assert (late.lag_days, late.backfilled, timely.lag_days, timely.backfilled) == (4, True, 3, False)
-    assert (zb1.backfilled, zb1.reported, zb1.on_time, zb1.tasks_due) == (1, 1, 0, len(zb1.tasks))
+    # Each meeting is also the report of its month's duty (召开支部委员会会议, 召开党小组会: issue 12), on time.
+    assert (zb1.backfilled, zb1.reported, zb1.on_time, zb1.tasks_due) == (1, 3, 2, len(zb1.tasks))
     [report] = [t for t in zb1.tasks if t.task.number == 1]
     [version] = report.versions
     assert report.task.deadline == date(2026, 11, 27) and report.state == "reported"
@@ -141,12 +144,12 @@ def test_bulletin_records_are_data_rendered_as_before(county):
         text = render_bulletin(b, "某县委组织部")
         ranking = bulletin_sheets(b)[0]
     nothing_held = [MissingMeeting("支委会", False), MissingMeeting("党小组会", False),
-                    MissingMeeting("党员大会", True), MissingMeeting("党课", True)]
+                    MissingMeeting("主题党日", False), MissingMeeting("党员大会", True), MissingMeeting("党课", True)]
     assert all(score.missing_meetings == nothing_held for score in b.branches)  # no meeting logged
     first = next(score for score in b.branches if score.overdue)  # listed first in the message
     task = first.overdue[0]
     assert type(task) is OverdueTask and task.number == 1 and task.title == "召开年度组织生活会准备会，开展谈心谈话"
     assert f"- {first.branch.name}：第1项 {task.title}、第2项" in text
-    assert f"- {first.branch.name}：缺支委会、党小组会、党员大会（本季度）、党课（本季度）" in text
+    assert f"- {first.branch.name}：缺支委会、党小组会、主题党日、党员大会（本季度）、党课（本季度）" in text
     row = next(r for r in ranking.rows if r[1] == first.branch.code)
-    assert row[7].startswith(f"第1项 {task.title}；第2项") and row[8] == "支委会、党小组会、党员大会（本季度）、党课（本季度）"
+    assert row[7].startswith(f"第1项 {task.title}；第2项") and row[8] == "支委会、党小组会、主题党日、党员大会（本季度）、党课（本季度）"

@@ -6,7 +6,7 @@ from handlers.limits import NOTE
 from handlers.parse import Command, need_number
 from handlers.registry import cannot, command
 from handlers.render import moment, quote, task_label, task_ref
-from storage.models import Task
+from storage.models import MEETING_KINDS, Task
 from storage.orgs import targets
 from storage.reports import add_report, attach_evidence, current_report, recent_report_by
 from storage.tasks import REPORTED, find_task, state_of, task_by_id
@@ -35,6 +35,9 @@ def done(cmd: Command, ctx: Context) -> str:
     branch = ctx.actor.branch
     if state_of(ctx.session, task, branch) == REPORTED:
         raise CommandError(f"{task_label(task, ctx.month)}已上报过。如需修改，请发送：更正 {task_ref(task, ctx.now.date())} 新的说明")
+    from handlers.commands.meetings import for_duty  # here: 帮助 lists 完成 before 会议
+    if task.duty in MEETING_KINDS and (logged := for_duty(task, cmd.note, ctx)) is not None:
+        return logged  # the meeting, logged with its roll, is the report (issue 12)
     add_report(ctx.session, task, branch, ctx.actor.member.id, cmd.note, ctx.now, ctx.inbound_id)
     lines = [f"已记录：{task_label(task, ctx.month)}「{task.title}」", f"上报人 {ctx.actor.member.name}，"
              f"时间 {moment(ctx.now)}"]

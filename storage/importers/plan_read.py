@@ -10,11 +10,16 @@ from typing import Any
 
 import yaml
 
-from storage.models import CATEGORIES, Task
+from storage.models import CATEGORIES, CHECKIN_DUTY, DUTIES, Task
 from storage.month import FIRST_YEAR, LAST_YEAR, OutOfRange, check_year
 from storage.workdays import last_workday
 
 QUARTER_FIRST_MONTHS = (1, 4, 7, 10)
+# A recurring duty states what fulfils it (`kind: 支委会`, `kind: 签到`); a
+# plan written before `kind` existed gets it for the standard duties' titles.
+KIND_ALIASES = {"签到": CHECKIN_DUTY, "报到": CHECKIN_DUTY}
+STANDARD_DUTIES = {"召开支部委员会会议": "支委会", "召开党小组会": "党小组会", "开展主题党日活动": "主题党日",
+                   "召开支部党员大会": "党员大会", "书记讲党课": "党课", "流动党员每月报到": CHECKIN_DUTY}
 
 
 class PlanError(Exception):
@@ -34,6 +39,7 @@ class TaskSpec:
     evidence: str | None
     note: str | None
     recurring: bool
+    duty: str | None = None  # a meeting kind or CHECKIN_DUTY (storage.models.Task.duty)
 
 
 @dataclass(frozen=True)
@@ -137,10 +143,22 @@ def _recurring(item: dict, year: int, first: int, codes: set[str] | None) -> lis
     else:  # in the quarter's first covered month, due by the quarter's end
         due = [(max(q, first), q + 2) for q in QUARTER_FIRST_MONTHS if q + 2 >= first]
     label = "每月" if every == "month" else "每季度"
+    duty = _duty(item, title)
     return [TaskSpec(f"plan:{year}-{m:02d}:{label}:{title}", f"{year}-{m:02d}", title,
                      last_workday(year, end), kind, values, _text(item, "evidence"),
-                     _text(item, "note"), True)
+                     _text(item, "note"), True, duty)
             for m, end in due]
+
+
+def _duty(item: dict, title: str) -> str | None:
+    """What fulfils a recurring duty: `kind:` (a meeting type, or 签到)."""
+    raw = item.get("kind")
+    if raw is None:
+        return STANDARD_DUTIES.get(title)
+    kind = KIND_ALIASES.get(str(raw).strip(), str(raw).strip())
+    if kind not in DUTIES:
+        raise ValueError(f"kind“{raw}”无效，应为会议类型（{'、'.join(DUTIES[:-1])}）或 签到")
+    return kind
 
 
 def _text(item: dict, key: str) -> str | None:
