@@ -12,16 +12,16 @@ was. The recurring tasks already imported get their duty from the titles
 the plans have always used for them — once, here; from now on the plan
 states it (`kind:`).
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0008"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
