@@ -264,9 +264,10 @@ def main() -> None:
     print(f"queries:             {r['query_s']:.2f} s")
     if args.compare:
         ours = r["writers"]["ours (xlsx_stream)"]
-        print(f"writers (best of {args.rounds}, rows rendered inside; wall / CPU, ratio to ours by wall):")
+        print(f"writers (best of {args.rounds}, rows rendered inside; wall / CPU, each with its ratio to ours):")
         for name, (wall, cpu, mb, version) in r["writers"].items():
-            print(f"  {name + ' ' + version:28} {wall:6.2f} s / {cpu:6.2f} s  {wall / ours[0]:4.1f}×  {mb:5.1f} MB")
+            print(f"  {name + ' ' + version:28} {wall:6.2f} s {wall / ours[0]:4.1f}×  /  {cpu:6.2f} s "
+                  f"{cpu / ours[1]:4.1f}×  {mb:5.1f} MB")
     else:
         print(f"total (with .xlsx):  {r['total_s']:.2f} s, CPU {r['cpu_s']:.2f} s ({size:.1f} MB)")
     print(f"peak RSS:            {r['rss_mb']:.0f} MB")

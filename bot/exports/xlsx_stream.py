@@ -4,12 +4,14 @@ Why not a library (issue 16): on the ledger bench — 1,000 branches × 12
 months, ~121,000 rows, ~1.2 million cells in 1,001 sheets — each writer
 asked for the same workbook (dates with a format, counts as numbers, red
 marks, widths, frozen header, page set-up), rows rendered inside the timing,
-in one process, best of 3 (`bench/ledger_bench.py --compare`, 2-core box):
+in one process, best of 3 (`bench/ledger_bench.py --compare`, the shared
+2-core box; CPU time, as the wall time swung with the load):
 
-    this writer                  0.98 s   1.0×
-    rustpy-xlsxwriter 0.8.0      1.88 s   1.9×  styles whole columns only (quote prefix on every text cell)
-    pyexcelerate 0.13.0          5.64 s   5.8×  no page set-up at all; "=…" text becomes a formula
-    XlsxWriter 3.3.1 (const mem) 8.36 s   8.5×  the reference for what is written here
+    this writer                   0.90 s CPU  1.0×
+    rustpy-xlsxwriter 0.8.0       1.64 s      1.8×  (2.0× in another run) styles whole columns only:
+                                                    a quote prefix on every text cell, the mark column red
+    pyexcelerate 0.13.0           5.48 s      6.1×  no page set-up at all; "=…" text becomes a formula
+    XlsxWriter 3.3.1 (const mem)  5.74 s      6.4×  the reference for what is written here
 
 None meets the goal (export ≤ 3 s, or ≤ 1.2× this writer), so the writer
 stays, made correct and tested: openpyxl and python-calamine read it back,
