@@ -43,14 +43,14 @@ def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_p
     for row in rows:
         by_item.setdefault(row[2], []).append(row)
     [late] = by_item["11月第1项 排查软弱涣散基层党组织"]
-    assert late[5] == "2026-11-28 10:17" and "逾期上报" in late[9] and late[6] == "吕丽刚"
+    assert late[5] == datetime(2026, 11, 28, 10, 17) and "逾期上报" in late[9] and late[6] == "吕丽刚"
     old, new = by_item["11月第2项 召开支部委员会会议"]
-    assert old[4] == "历史版本" and "已被更正" in old[9] and old[5] == "2026-11-16 10:17"
+    assert old[4] == "历史版本" and "已被更正" in old[9] and old[5] == datetime(2026, 11, 16, 10, 17)
     assert new[4] == "已上报" and "更正" in new[9] and new[7] == "支委会已开，到会7人"
     [timely] = by_item["支委会"]
-    assert timely[3] == "2026-11-13" and not timely[9]
+    assert timely[3] == datetime(2026, 11, 13) and not timely[9]
     [backfilled] = by_item["党小组会"]
-    assert backfilled[3] == "2026-10-20" and backfilled[5] == "2026-11-16 10:17"
+    assert backfilled[3] == datetime(2026, 10, 20) and backfilled[5] == datetime(2026, 11, 16, 10, 17)
     assert "补记录" in backfilled[9] and "27 天" in backfilled[9]
     summary = rows_of(out, "汇总")
     assert summary[0][:2] == ("支部编码", "支部名称") and summary[1][0] == "ZB0001"
@@ -135,7 +135,7 @@ def test_ledger_records_are_data_and_the_backfill_rule_is_one(wecom, county):
     assert rows["党小组会"][9] == "补记录（会后 4 天登记）" and rows["支委会"][9] == ""
     assert rows["党小组会"][4] == "出席 5/6"
     assert rows["11月第1项 排查软弱涣散基层党组织"][9] == "逾期上报（截止 2026-11-27）"
-    assert ledger_rows(zb4)[-1][2:5] == ("流动党员 莫娜建（厦门）", "2026-11-28", "已签到")
+    assert ledger_rows(zb4)[-1][2:5] == ("流动党员 莫娜建（厦门）", date(2026, 11, 28), "已签到")
 
 
 def test_bulletin_records_are_data_rendered_as_before(county):
