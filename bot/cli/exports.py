@@ -30,7 +30,7 @@ def ledger(runtime, branch, first, last, output) -> None:
             found = {b.code for b in branches}
             raise UsageError(f"没有找到支部 {'、'.join(c for c in branch if c not in found)}")
         ledgers = build_ledgers(session, branches, first, last, today)
-    write_ledger(ledgers, output, f"台账 {first} 至 {last}，导出于 {runtime.clock.now():%Y-%m-%d %H:%M}")
+    write_ledger(ledgers, output, f"台账 {first} 至 {last}，导出于 {runtime.clock.now():%Y-%m-%d %H:%M}", runtime.clock.now())
     print(f"已导出 {len(ledgers)} 个支部的台账（{first} 至 {last}）：{output}")
 
 
@@ -59,7 +59,7 @@ def bulletin(runtime, month, output, send) -> None:
                                                         month, text), runtime.clock.now())
     print(text)
     if output:
-        write_bulletin(data, output)
+        write_bulletin(data, output, runtime.clock.now())
         print(f"\n已导出：{output}")
     if send:
         print(f"\n已排队发送到 {queued} 个支部群（调度进程或 python -m bot deliver 发送）")

@@ -126,7 +126,7 @@ def ledger():
         ledgers = build_ledgers(session, branches_under(session, actor.unit), first, last, today)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ledger.xlsx"
-        write_ledger(ledgers, path, f"{actor.unit.name} 台账 {first} 至 {last}")
+        write_ledger(ledgers, path, f"{actor.unit.name} 台账 {first} 至 {last}", runtime.clock.now())
         data = path.read_bytes()
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"台账-{first}-{last}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
