@@ -96,6 +96,13 @@ def _networks(v: Any) -> str:
     return s
 
 
+def _answer_within(v: Any) -> float:
+    n = float(v)
+    if not 0.1 <= n <= 4.5:
+        raise ValueError("应在 0.1–4.5 秒之间（企业微信 5 秒后重发）")
+    return n
+
+
 def _int(v: Any) -> int:
     return int(v)
 
@@ -152,6 +159,8 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "aibot.name": ("支部通", str),  # the bot's name(s) in groups, comma-separated: @-mentions of it are removed
     "server.host": ("127.0.0.1", str),
     "server.port": (8080, _port),
+    # seconds a callback waits for its answer before the answer goes as a message
+    "server.answer_within": (1.5, _answer_within),
     "server.workers": (2, _int),
     "server.threads": (8, _positive),
     "server.read_timeout": (10, _positive),

@@ -299,9 +299,11 @@ def replies_queued(county):
 
 
 @pytest.fixture
-def quick(monkeypatch):
+def quick(monkeypatch, county):
+    from bot.config import load_config
     from bot.web import callback
-    monkeypatch.setattr(callback, "ANSWER_WITHIN", 0.3)
+    county.config = load_config(environ={}, use_file=False,
+                                overrides={**county.config.values, "server.answer_within": 0.3})
     monkeypatch.setattr(callback, "COMMIT_GRACE", 0.1)
 
 

@@ -8,8 +8,8 @@ the envelope is read by a bounded parser, then the signature is verified,
 and only an authentic message is decrypted and parsed.
 
 WeCom waits 5 s for an answer and then re-delivers. The handler runs in a
-small thread pool and the callback waits for it at most ANSWER_WITHIN
-seconds: an answer ready by then is the passive reply; one that is not
+small thread pool and the callback waits for it at most
+`server.answer_within` seconds (1.5): an answer ready by then is the passive reply; one that is not
 goes later as a message (`late`: the app's message/send here, the smart
 robot's response_url there), queued by the handler in its own transaction
 — and WeCom gets an empty 200 at once, which stops its retries."""
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("wecom", __name__)
 Reader = Callable[[MessageCrypto, int], "Inbound | None"]
 Answerer = Callable[[MessageCrypto, Inbound, str, int], Response]
-ANSWER_WITHIN = 1.5  # seconds the callback waits for the handler (WeCom gives up at 5)
 COMMIT_GRACE = 0.4   # more, for a handler already committing an answer it claimed
 HANDLER_THREADS = 16
 _pool: tuple[int, ThreadPoolExecutor] | None = None
@@ -57,16 +56,17 @@ def handlers() -> ThreadPoolExecutor:
 
 
 def answer_in_time(runtime: Runtime, inbound: Inbound, late: Late) -> str | None:
-    """The handler's answer if it is ready within ANSWER_WITHIN; else None
+    """The handler's answer if it is ready within server.answer_within; else None
     (an empty 200) and the handler sends it through `late`."""
     deadline = Deadline(late)
     future = handlers().submit(handle, inbound, runtime.sessions, runtime.clock, deadline)
     try:
-        return future.result(timeout=ANSWER_WITHIN)
+        return future.result(timeout=runtime.config["server.answer_within"])
     except Waited:
         pass
     if deadline.expire():
-        log.info("%s not answered within %ss: the answer goes as a message", inbound.dedupe_key, ANSWER_WITHIN)
+        log.info("%s not answered within %ss: the answer goes as a message", inbound.dedupe_key,
+                 runtime.config["server.answer_within"])
         return None
     try:  # the handler claimed the passive answer just now and is committing it
         return future.result(timeout=COMMIT_GRACE)
