@@ -66,6 +66,7 @@ class Stats:
     absent: int = 0          # … absent without leave
     theme_held: int = 0      # 主题党日 on the roll
     theme_attended: int = 0
+    theme_remote: int = 0    # months a mobile member took part in 主题党日 remotely (学习/签到 on its theme)
     checkin_days: int = 0
     checkin_months: set = field(default_factory=set)  # (year, month) with a check-in
     proxy_checkins: int = 0  # of them 代签
