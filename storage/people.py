@@ -75,17 +75,29 @@ class Stats:
     study_days: int = 0
 
 
+def stats_queries(start: date, end: date) -> tuple:
+    """The grouped statements member_stats reads, in its order (attendance,
+    check-ins, volunteer hours, study); bench/radar_bench.py times them bare."""
+    theme = case((Meeting.kind == THEME_DAY, 1), else_=0)
+    return (select(Attendance.member_id, theme, Attendance.status, func.count())
+            .join(Meeting, Attendance.meeting_id == Meeting.id)
+            .where(Meeting.held_on >= start, Meeting.held_on < end)
+            .group_by(Attendance.member_id, theme, Attendance.status),
+            select(CheckIn.member_id, CheckIn.day, CheckIn.proxy_by)
+            .where(CheckIn.day >= start, CheckIn.day < end),
+            select(Volunteer.member_id, func.sum(Volunteer.hours))
+            .where(Volunteer.day >= start, Volunteer.day < end).group_by(Volunteer.member_id),
+            select(Study.member_id, func.count(), func.count(func.distinct(Study.day)))
+            .where(Study.day >= start, Study.day < end).group_by(Study.member_id))
+
+
 def member_stats(session: Session, start: date, end: date, member_ids: list[int] | None = None) -> dict[int, Stats]:
     """member id → Stats for [start, end). Grouped over the whole period (no
     IN list of 100,000 ids); `member_ids` only filters what is returned."""
     stats: dict[int, Stats] = defaultdict(Stats)
     run = session.connection().execute
-    theme = case((Meeting.kind == THEME_DAY, 1), else_=0)
-    for member_id, is_theme, status, n in run(
-            select(Attendance.member_id, theme, Attendance.status, func.count())
-            .join(Meeting, Attendance.meeting_id == Meeting.id)
-            .where(Meeting.held_on >= start, Meeting.held_on < end)
-            .group_by(Attendance.member_id, theme, Attendance.status)):
+    attendance, checkins, volunteer, study = stats_queries(start, end)
+    for member_id, is_theme, status, n in run(attendance):
         s = stats[member_id]
         if is_theme:
             s.theme_held += n
@@ -94,17 +106,14 @@ def member_stats(session: Session, start: date, end: date, member_ids: list[int]
             s.held += n
             s.attended += n if status == PRESENT else 0
         s.absent += n if status == ABSENT else 0
-    for member_id, day, proxy in run(select(CheckIn.member_id, CheckIn.day, CheckIn.proxy_by)
-                                     .where(CheckIn.day >= start, CheckIn.day < end)):
+    for member_id, day, proxy in run(checkins):
         s = stats[member_id]
         s.checkin_days += 1
         s.checkin_months.add((day.year, day.month))
         s.proxy_checkins += proxy is not None
-    for member_id, hours in run(select(Volunteer.member_id, func.sum(Volunteer.hours))
-                                .where(Volunteer.day >= start, Volunteer.day < end).group_by(Volunteer.member_id)):
+    for member_id, hours in run(volunteer):
         stats[member_id].volunteer_hours = float(hours or 0)
-    for member_id, n, days in run(select(Study.member_id, func.count(), func.count(func.distinct(Study.day)))
-                                  .where(Study.day >= start, Study.day < end).group_by(Study.member_id)):
+    for member_id, n, days in run(study):
         stats[member_id].study_sessions, stats[member_id].study_days = n, days
     if member_ids is None:
         return dict(stats)
