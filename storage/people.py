@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (ABSENT, BRANCH, PRESENT, Attendance, CheckIn, CommunityRegistration, Meeting,
-                            Organization, Study, Volunteer)
+                            Organization, RemoteParticipation, Study, Volunteer)
 
 THEME_DAY = "主题党日"
 
@@ -77,7 +77,8 @@ class Stats:
 
 def stats_queries(start: date, end: date) -> tuple:
     """The grouped statements member_stats reads, in its order (attendance,
-    check-ins, volunteer hours, study); bench/radar_bench.py times them bare."""
+    check-ins, volunteer hours, study, remote 主题党日); bench/radar_bench.py
+    times them bare."""
     theme = case((Meeting.kind == THEME_DAY, 1), else_=0)
     return (select(Attendance.member_id, theme, Attendance.status, func.count())
             .join(Meeting, Attendance.meeting_id == Meeting.id)
@@ -88,7 +89,10 @@ def stats_queries(start: date, end: date) -> tuple:
             select(Volunteer.member_id, func.sum(Volunteer.hours))
             .where(Volunteer.day >= start, Volunteer.day < end).group_by(Volunteer.member_id),
             select(Study.member_id, func.count(), func.count(func.distinct(Study.day)))
-            .where(Study.day >= start, Study.day < end).group_by(Study.member_id))
+            .where(Study.day >= start, Study.day < end).group_by(Study.member_id),
+            select(RemoteParticipation.member_id, func.count())
+            .where(RemoteParticipation.day >= start, RemoteParticipation.day < end)
+            .group_by(RemoteParticipation.member_id))
 
 
 def member_stats(session: Session, start: date, end: date, member_ids: list[int] | None = None) -> dict[int, Stats]:
@@ -96,7 +100,7 @@ def member_stats(session: Session, start: date, end: date, member_ids: list[int]
     IN list of 100,000 ids); `member_ids` only filters what is returned."""
     stats: dict[int, Stats] = defaultdict(Stats)
     run = session.connection().execute
-    attendance, checkins, volunteer, study = stats_queries(start, end)
+    attendance, checkins, volunteer, study, remote = stats_queries(start, end)
     for member_id, is_theme, status, n in run(attendance):
         s = stats[member_id]
         if is_theme:
@@ -115,6 +119,8 @@ def member_stats(session: Session, start: date, end: date, member_ids: list[int]
         stats[member_id].volunteer_hours = float(hours or 0)
     for member_id, n, days in run(study):
         stats[member_id].study_sessions, stats[member_id].study_days = n, days
+    for member_id, n in run(remote):
+        stats[member_id].theme_remote = n
     if member_ids is None:
         return dict(stats)
     return {m: stats.get(m) or Stats() for m in member_ids}
