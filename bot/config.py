@@ -186,6 +186,10 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "points.volunteer_cap": (10, _int),
     "points.study": (1, _int),
     "points.absent": (-1, _int),
+    # 锋领考评 (the quarter's radar, issue 12): storage/radar.py, stated in the export's notes.
+    "radar.study_days": (6, _positive),
+    "radar.volunteer_hours": (8, _positive),
+    "radar.no_meeting": (100, _int),
 }
 
 

@@ -253,6 +253,19 @@ class Appraisal(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class RemoteParticipation(Base):
+    """A mobile member took part in the month's 主题党日 remotely: replied
+    学习 or 签到 (`via`) on or after its day, once per theme task."""
+    __tablename__ = "remote_participation"
+    __table_args__ = (UniqueConstraint("member_id", "task_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    via: Mapped[str] = mapped_column(String(8))  # study | checkin
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class InboundMessage(Base):
     """Every authentic callback, once: the unique key is how a WeCom retry
     (same MsgId, or same sender+CreateTime+event) stops here."""

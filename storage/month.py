@@ -151,3 +151,55 @@ class Month:
 def span(first: Month, last: Month) -> tuple[date, date]:
     """[first day of `first`, first day after `last`)."""
     return first.first_day, last.end
+
+
+_QUARTER = re.compile(r"([0-9]{4})[Qq]([1-4])")
+_QUARTER_NAMES = "一二三四"
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A calendar quarter, the period of 锋领考评 (the radar). Written and
+    stored as "2027Q1"."""
+    year: int
+    number: int  # 1–4
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= 4:
+            raise ValueError(f"quarter {self.number} is not 1–4")
+        check_year(self.year)
+
+    @classmethod
+    def iso(cls, text: str) -> "Quarter":
+        """Exactly "YYYYQn" (operators, the database); ValueError otherwise."""
+        match = _QUARTER.fullmatch((text or "").strip())
+        if not match:
+            raise ValueError(f"“{text}” is not YYYYQn")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, month: "Month | date") -> "Quarter":
+        number = month.number if isinstance(month, Month) else month.month
+        return cls(month.year, (number - 1) // 3 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    @property
+    def label(self) -> str:
+        """2027年第一季度"""
+        return f"{self.year}年第{_QUARTER_NAMES[self.number - 1]}季度"
+
+    @property
+    def months(self) -> tuple[Month, Month, Month]:
+        first = Month(self.year, self.number * 3 - 2)
+        return first, first.next(), first.shift(2)
+
+    @property
+    def first_day(self) -> date:
+        return self.months[0].first_day
+
+    @property
+    def end(self) -> date:
+        """The first day after the quarter: [first_day, end)."""
+        return self.months[2].end

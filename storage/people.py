@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (ABSENT, BRANCH, PRESENT, Attendance, CheckIn, CommunityRegistration, Meeting,
-                            Organization, Study, Volunteer)
+                            Organization, RemoteParticipation, Study, Volunteer)
 
 THEME_DAY = "主题党日"
 
@@ -66,6 +66,7 @@ class Stats:
     absent: int = 0          # … absent without leave
     theme_held: int = 0      # 主题党日 on the roll
     theme_attended: int = 0
+    theme_remote: int = 0    # months a mobile member took part in 主题党日 remotely (学习/签到 on its theme)
     checkin_days: int = 0
     checkin_months: set = field(default_factory=set)  # (year, month) with a check-in
     proxy_checkins: int = 0  # of them 代签
@@ -74,17 +75,33 @@ class Stats:
     study_days: int = 0
 
 
+def stats_queries(start: date, end: date) -> tuple:
+    """The grouped statements member_stats reads, in its order (attendance,
+    check-ins, volunteer hours, study, remote 主题党日); bench/radar_bench.py
+    times them bare."""
+    theme = case((Meeting.kind == THEME_DAY, 1), else_=0)
+    return (select(Attendance.member_id, theme, Attendance.status, func.count())
+            .join(Meeting, Attendance.meeting_id == Meeting.id)
+            .where(Meeting.held_on >= start, Meeting.held_on < end)
+            .group_by(Attendance.member_id, theme, Attendance.status),
+            select(CheckIn.member_id, CheckIn.day, CheckIn.proxy_by)
+            .where(CheckIn.day >= start, CheckIn.day < end),
+            select(Volunteer.member_id, func.sum(Volunteer.hours))
+            .where(Volunteer.day >= start, Volunteer.day < end).group_by(Volunteer.member_id),
+            select(Study.member_id, func.count(), func.count(func.distinct(Study.day)))
+            .where(Study.day >= start, Study.day < end).group_by(Study.member_id),
+            select(RemoteParticipation.member_id, func.count())
+            .where(RemoteParticipation.day >= start, RemoteParticipation.day < end)
+            .group_by(RemoteParticipation.member_id))
+
+
 def member_stats(session: Session, start: date, end: date, member_ids: list[int] | None = None) -> dict[int, Stats]:
     """member id → Stats for [start, end). Grouped over the whole period (no
     IN list of 100,000 ids); `member_ids` only filters what is returned."""
     stats: dict[int, Stats] = defaultdict(Stats)
     run = session.connection().execute
-    theme = case((Meeting.kind == THEME_DAY, 1), else_=0)
-    for member_id, is_theme, status, n in run(
-            select(Attendance.member_id, theme, Attendance.status, func.count())
-            .join(Meeting, Attendance.meeting_id == Meeting.id)
-            .where(Meeting.held_on >= start, Meeting.held_on < end)
-            .group_by(Attendance.member_id, theme, Attendance.status)):
+    attendance, checkins, volunteer, study, remote = stats_queries(start, end)
+    for member_id, is_theme, status, n in run(attendance):
         s = stats[member_id]
         if is_theme:
             s.theme_held += n
@@ -93,18 +110,17 @@ def member_stats(session: Session, start: date, end: date, member_ids: list[int]
             s.held += n
             s.attended += n if status == PRESENT else 0
         s.absent += n if status == ABSENT else 0
-    for member_id, day, proxy in run(select(CheckIn.member_id, CheckIn.day, CheckIn.proxy_by)
-                                     .where(CheckIn.day >= start, CheckIn.day < end)):
+    for member_id, day, proxy in run(checkins):
         s = stats[member_id]
         s.checkin_days += 1
         s.checkin_months.add((day.year, day.month))
         s.proxy_checkins += proxy is not None
-    for member_id, hours in run(select(Volunteer.member_id, func.sum(Volunteer.hours))
-                                .where(Volunteer.day >= start, Volunteer.day < end).group_by(Volunteer.member_id)):
+    for member_id, hours in run(volunteer):
         stats[member_id].volunteer_hours = float(hours or 0)
-    for member_id, n, days in run(select(Study.member_id, func.count(), func.count(func.distinct(Study.day)))
-                                  .where(Study.day >= start, Study.day < end).group_by(Study.member_id)):
+    for member_id, n, days in run(study):
         stats[member_id].study_sessions, stats[member_id].study_days = n, days
+    for member_id, n in run(remote):
+        stats[member_id].theme_remote = n
     if member_ids is None:
         return dict(stats)
     return {m: stats.get(m) or Stats() for m in member_ids}

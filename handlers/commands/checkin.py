@@ -15,6 +15,7 @@ from storage.meetings import duty_task, mobile_not_checked_in, people_of
 from storage.models import BRANCH, CHECKIN_DUTY
 from storage.reports import add_report
 from storage.tasks import REPORTED, state_of
+from storage.theme_day import CHECKIN, take_part_remotely
 
 
 @command("checkin", "签到", "报到", "checkin", "check-in")  # a location message comes here too
@@ -31,7 +32,16 @@ def checkin(cmd: Command, ctx: Context) -> str:
     lines = [f"{head}\n本月已签到 {count} 天，最近一次 {moment(last)}。"]
     if first and ctx.actor.member.is_mobile and ctx.actor.unit.type == BRANCH:
         complete_checkin_duty(ctx, ctx.actor.member.id)
+    lines += remote_theme_day(ctx, CHECKIN)
     return "\n".join(lines)
+
+
+def remote_theme_day(ctx: Context, via: str) -> list[str]:
+    """A mobile member's 签到 / 学习 from the day of the month's 主题党日 on:
+    taking part remotely, said once."""
+    if ctx.actor.unit.type != BRANCH or not (task := take_part_remotely(ctx.session, ctx.actor.member, via, ctx.now)):
+        return []
+    return [f"已记为远程参加{ctx.month.label}主题党日「{task.title}」。"]
 
 
 @command("proxy_checkin", "代签", "proxy", roles=REPORTERS, refusal=cannot("代签（只有书记、副书记和支委可以）"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from handlers.commands.checkin import remote_theme_day
 from handlers.context import BRANCH, NOT_A_BRANCH, CommandError, Context
 from handlers.limits import STUDY_CONTENT, VOLUNTEER_NOTE
 from handlers.parse import Command, half_width
@@ -13,6 +14,7 @@ from handlers.render import moment, quote
 from storage.month import Month
 from storage.people import communities, community_service, member_stats, record_study, record_volunteer
 from storage.people import register_community
+from storage.theme_day import STUDY
 
 MAX_HOURS = 24  # one entry is one day's service at most
 _HOURS = re.compile(r"^\s*(?P<n>[0-9]+(?:\.[0-9])?)\s*(?:个)?\s*(?:小时|h|hr|hrs|钟头)\s*(?P<note>.*)$", re.S | re.I)
@@ -45,7 +47,8 @@ def study(cmd: Command, ctx: Context) -> str:
     record_study(ctx.session, ctx.actor.member.id, content, ctx.now)
     stats = member_stats(ctx.session, *_quarter(ctx.month), [ctx.actor.member.id])[ctx.actor.member.id]
     what = f"“{quote(content, 20)}”" if content else ""
-    return f"已登记学习{what}（{moment(ctx.now)}）。本季度已学习 {stats.study_days} 天。"
+    lines = [f"已登记学习{what}（{moment(ctx.now)}）。本季度已学习 {stats.study_days} 天。"]
+    return "\n".join(lines + remote_theme_day(ctx, STUDY))
 
 
 @command("community", "双报到", "community", roles=BRANCH, refusal=told(NOT_A_BRANCH))
