@@ -13,6 +13,8 @@ import yaml
 
 from bot.config import load_config
 from bot.runtime import Runtime
+from bot.web.workbench.passwords import hash_password
+from storage.accounts import holder_by_userid, open_account
 from storage.db import transaction, upgrade
 from storage.importers.plan_import import import_plan
 from storage.importers.roster_import import import_roster
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 # Made-up credentials for the loopback set-up only.
 DEMO_CONFIG = ROOT / "data" / "demo-config.yaml"
+DEMO_USER, DEMO_PASSWORD = "s7001", "demo-pass-2026"  # the demo's workbench sign-in (loopback only)
 
 
 def demo_config(port: int, standin_port: int) -> dict:
@@ -31,7 +34,6 @@ def demo_config(port: int, standin_port: int) -> dict:
                   "api_base": f"http://127.0.0.1:{standin_port}/cgi-bin/"},
         "aibot": {"token": "demoAibot", "encoding_aes_key": "AibotAesKey0123456789AibotAesKey01234567890"},
         "server": {"host": "127.0.0.1", "port": port, "media_dir": "data/demo-media"},
-        "dashboard": {"password": "demo"},
     }
 
 
@@ -46,6 +48,8 @@ def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> Non
         now = runtime.clock.now()
         roster = import_roster(session, EXAMPLES / "county" / "roster.xlsx", now)
         plans = [import_plan(session, EXAMPLES / f"plan-{y}.yaml", now) for y in (2026, 2027)]
+        member, _unit, _account = holder_by_userid(session, DEMO_USER)
+        open_account(session, member, hash_password(DEMO_PASSWORD), now)
     print(f"示例名册：组织 {roster['orgs']}；党员 {roster['members']}")
     print(f"示例计划：{'；'.join(str(p) for p in plans)}")
     if not serve_too:
@@ -53,7 +57,8 @@ def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> Non
     standin = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(standin_port)])
     time.sleep(0.5)
     print(f"企业微信模拟服务：http://127.0.0.1:{standin_port}/_standin/received（查看已“发出”的消息）")
-    print(f"服务：http://127.0.0.1:{port}/healthz   管理页面：http://127.0.0.1:{port}/dashboard/")
+    print(f"服务：http://127.0.0.1:{port}/healthz   工作台：http://127.0.0.1:{port}/dashboard/")
+    print(f"工作台演示账号：{DEMO_USER}（组织部 余刚永） 密码：{DEMO_PASSWORD}")
     print("试一试（另开一个终端）：\n"
           "  .venv/bin/python -m bot say u700001 任务      # 书记吕丽刚查看任务\n"
           "  .venv/bin/python -m bot say u700001 完成 1 已排查\n"
