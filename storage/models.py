@@ -109,7 +109,13 @@ class Task(Base):
 
 class Assignment(Base):
     """The state of one task for one branch, created on its first report or
-    return (a chase leaves it alone). No row means: open, nothing happened yet."""
+    return (a chase leaves it alone). No row means: open, nothing happened yet.
+
+    It also sums up the branch's reports of the task (0007), kept by
+    storage/reports.py as they arrive, so the workbench's task matrix reads
+    one row per cell: the current report's time and note, its evidence
+    count, the first report's time (逾期), corrections (更正) and
+    submissions (补报 after a return)."""
     __tablename__ = "assignments"
     __table_args__ = (UniqueConstraint("task_id", "branch_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -117,6 +123,12 @@ class Assignment(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     state: Mapped[str] = mapped_column(String(16))  # reported | returned
     return_reason: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime)        # the current report's
+    first_reported_at: Mapped[datetime | None] = mapped_column(DateTime)  # the first report's
+    note: Mapped[str | None] = mapped_column(String(60))                  # the current report's, cut
+    evidence_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    corrections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    submissions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -53,17 +53,27 @@ def is_safe_next(target: str | None) -> bool:
         and "\\" not in target and target.isprintable()
 
 
-def gate() -> object | None:
-    """before_request of every gated blueprint."""
+def session_alive() -> bool:
+    """Signed in, and neither idle past the limit nor older than 12 hours;
+    a session that is not is ended here."""
     if not current_user.is_authenticated:
-        return redirect(url_for("wb_auth.login", next=request.path if is_safe_next(request.path) else None))
+        return False
     at, seen, current = session.get("at"), session.get("seen"), runtime().clock.epoch()
     idle = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
     if at is None or seen is None or current - seen > idle or current - at > MAX_SESSION.total_seconds():
         logout_user()
         session.clear()
-        return redirect(url_for("wb_auth.login", expired=1))
+        return False
     session["seen"] = current
+    return True
+
+
+def gate() -> object | None:
+    """before_request of every gated blueprint."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("wb_auth.login", next=request.path if is_safe_next(request.path) else None))
+    if not session_alive():
+        return redirect(url_for("wb_auth.login", expired=1))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     g.actor = current_user.actor

@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from bot.web.workbench.access import csrf, is_safe_next, now, origin, runtime
+from bot.web.workbench.access import csrf, is_safe_next, now, origin, runtime, session_alive
 from bot.web.workbench.passwords import MAX_LENGTH, verify
 from bot.web.workbench.user import WorkbenchUser
 from storage import audit
@@ -67,7 +67,7 @@ def _overview():
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
-    if current_user.is_authenticated:
+    if session_alive():
         return _overview()
     form = LoginForm()
     if request.method == "GET":
