@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import Row, String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Assignment, Evidence, Organization, Report, Task
+from storage.models import Assignment, Evidence, Member, Organization, Report, Task
 from storage.month import Month
 from storage.orgs import targets
 from storage.tasks import OPEN, REPORTED, RETURNED
@@ -135,3 +135,9 @@ _CELLS = (select(Assignment.task_id, Assignment.branch_id, Assignment.state, Ass
                  Assignment.submissions)
           .where(Assignment.task_id.in_(bindparam("task_ids", expanding=True))))
 _CELLS_OF = _CELLS.where(Assignment.branch_id.in_(bindparam("branch_ids", expanding=True)))
+
+
+def member_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(list(ids)))).all())
