@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 # WeCom's callbacks are a few KB (an encrypted 2,048-byte text is ~3 KB of
 # base64); 64 KB leaves room and bounds what a hostile client can make us read.
 MAX_BODY = 64 * 1024
+# The workbench's roster / plan upload (POST /dashboard/upload) alone takes more: a
+# county's roster .xlsx is a few MB. Signed-in org staff only; the worker buffers it too.
+MAX_UPLOAD = 8 * 1024 * 1024
 CONTENT_SECURITY_POLICY = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

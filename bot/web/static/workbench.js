@@ -118,6 +118,22 @@
     });
   }
 
+  // The publish form: show only the part of "发给" that is chosen.
+  function publishTargets() {
+    var form = document.getElementById("publish-form");
+    if (!form) { return; }
+    document.documentElement.classList.add("js");
+    function update() {
+      var chosen = form.querySelector("input[name=target]:checked");
+      form.querySelectorAll(".sub[data-for]").forEach(function (part) {
+        part.classList.toggle("hidden", !chosen || part.getAttribute("data-for") !== chosen.value);
+      });
+    }
+    form.addEventListener("change", update);
+    update();
+  }
+
   drawCharts();
   drawMatrix();
+  publishTargets();
 })();
