@@ -23,7 +23,7 @@ from storage.tasks import OPEN, REPORTED, RETURNED
 OVERDUE = "overdue"  # open, and the deadline has passed
 STATUSES = (REPORTED, RETURNED, OPEN, OVERDUE)
 CODES = {REPORTED: "r", RETURNED: "b", OPEN: "o", OVERDUE: "x"}  # a cell's state as the page's data names it
-NOTE_CHARS = 40      # of a note shown in a cell's tooltip
+NOTE_CHARS = 24      # of a note shown in a cell's tooltip (the report page has it all)
 BRANCH_FILTER_UP_TO = 500  # fewer branches than this: filter in SQL, else fetch the month and drop
 RESUBMITTED, LATE, CORRECTED = "补", "逾", "更"  # a cell's marks
 

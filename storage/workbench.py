@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Assignment, CheckIn, Delivery, Member, Organization, Task
+from storage.models import BRANCH, Assignment, CheckIn, Delivery, Member, Organization, Task
 from storage.month import Month, span
 from storage.outbox import FAILED, PENDING, SENDING
 from storage.tasks import REPORTED
@@ -74,8 +74,9 @@ def completion(session: Session, branches: list[Organization], first: Month, las
 
 
 def organizations(session: Session) -> dict[int, Organization]:
-    """Every organisation by id (the tree above the branches is small)."""
-    return {o.id: o for o in session.scalars(select(Organization))}
+    """The organisations above the branches, by id (a small tree: the
+    branches themselves, thousands, are not needed to walk it)."""
+    return {o.id: o for o in session.scalars(select(Organization).where(Organization.type != BRANCH))}
 
 
 def unit_under(tree: dict[int, Organization], top: Organization, branch: Organization) -> Organization:
@@ -83,7 +84,7 @@ def unit_under(tree: dict[int, Organization], top: Organization, branch: Organiz
     node = branch
     while node.parent_id is not None and node.parent_id != top.id and node.parent_id in tree:
         node = tree[node.parent_id]
-    return node
+    return node  # `tree` holds no branch: a branch under a branch cannot be (the roster check refuses it)
 
 
 # ---- deliveries -------------------------------------------------------------
