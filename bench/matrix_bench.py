@@ -169,7 +169,7 @@ def main() -> None:
     print(f"branches × tasks:    {args.branches:,} × {tasks} = {cells:,} cells (page {r['html_mb']:.1f} MB)")
     print(f"bare query (1 SQL):  {bare:4.0f} ms median, {bare_best:4.0f} ms best, {bare_cpu:4.0f} ms CPU")
     print(f"whole page (server): {page:4.0f} ms median, {page_best:4.0f} ms best, {page_cpu:4.0f} ms CPU"
-          f"   goal ≤ 300 ms: {'met' if min(page, page_cpu) <= 300 else 'MISSED'}")
+          f"   goal ≤ 300 ms: {'met' if page_cpu <= 300 else 'MISSED'} (by CPU time: the wall time is the load's)")
     print(f"page / bare query:   {page / bare:.1f}× (wall), {page_cpu / bare_cpu:.1f}× (CPU)")
     print(f"machine load:        {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a busy machine inflates both)")
 
