@@ -260,3 +260,15 @@ def test_a_session_outlives_no_more_than_12_hours(accounts, as_org):
     while as_org.get("/dashboard/").status_code == 200:  # active all day, a request every 29 minutes
         accounts.clock.advance(minutes=29)
     assert timedelta(hours=12) < accounts.clock.now() - start <= timedelta(hours=12, minutes=29)
+
+
+def test_forms_work_over_https_without_a_referer(accounts):
+    """Behind TLS the browser sends no Referer (Referrer-Policy: no-referrer): the token must suffice."""
+    accounts.config = load_config(environ={}, use_file=False,
+                                  overrides={**accounts.config.values, "dashboard.secure_cookie": True})
+    client = Client(create_app(runtime=accounts))
+    client.http.environ_base["wsgi.url_scheme"] = "https"
+    response = client.sign_in(ORG)
+    assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
+    assert client.get("/dashboard/").status_code == 200
+    assert client.post("/dashboard/logout").status_code == 302

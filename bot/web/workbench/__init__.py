@@ -72,7 +72,10 @@ def install(app: Flask, runtime: Runtime) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=config["dashboard.session_minutes"]),
         WTF_CSRF_CHECK_DEFAULT=False,  # checked by the workbench's gate only: WeCom's callbacks carry none
         WTF_CSRF_TIME_LIMIT=None,      # a token lives as long as its session (which times out)
-        WTF_CSRF_SSL_STRICT=config["dashboard.secure_cookie"])
+        # Pages are sent with Referrer-Policy: no-referrer, so browsers post our forms without a
+        # Referer: Flask-WTF's HTTPS Referer check would refuse them all. The token and the
+        # SameSite=Lax cookie are the defence.
+        WTF_CSRF_SSL_STRICT=False)
     csrf.init_app(app)
     manager = LoginManager(app)
     manager.login_view = "wb_auth.login"
