@@ -2,7 +2,6 @@
 rules, a clear Chinese message for each mistake, nothing written on error."""
 import io
 import re
-import shutil
 
 import pytest
 from openpyxl import load_workbook
@@ -10,7 +9,7 @@ from sqlalchemy import func, select
 
 from storage.models import AuditEntry, Delivery, Member, Task
 from tests.conftest import ROSTER_XLSX
-from tests.workbench import COMMITTEE, SECRETARY, Client, accounts, app, as_committee, as_org, as_secretary  # noqa: F401
+from tests.workbench import accounts, app, as_committee, as_org, as_secretary  # noqa: F401
 
 
 def count(rt, model, *where):

@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import create_engine, text
 
 from storage.db import upgrade
-from tests.conftest import make_runtime, load_county
 from tests.wecom_peer import media_xml
-from tests.workbench import COMMITTEE, SECRETARY, Client, accounts, add_account, app, as_committee, as_org, as_secretary  # noqa: F401
+from tests.workbench import SECRETARY, accounts, app, as_committee, as_org, as_secretary  # noqa: F401
 
 
 def matrix(client, query=""):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.wecom.media import fetch_pending
 from storage.models import AuditEntry, Delivery
 from tests.wecom_peer import media_xml
-from tests.workbench import (COMMITTEE, ORG, SECRETARY, Client, accounts, add_account, app, as_committee,  # noqa: F401
+from tests.workbench import (COMMITTEE, SECRETARY, Client, accounts, add_account, app, as_committee,  # noqa: F401
                              as_org, as_secretary)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
