@@ -21,7 +21,10 @@ import yaml
 
 ENV_PREFIX = "ZHIBU_"
 SECRET_KEYS = {"wecom.secret", "wecom.token", "wecom.encoding_aes_key",
-               "aibot.token", "aibot.encoding_aes_key", "dashboard.password"}
+               "aibot.token", "aibot.encoding_aes_key", "dashboard.secret_key"}
+# Keys of earlier versions that are gone: naming one stops start-up with what to do instead.
+REMOVED_KEYS = {"dashboard.password": "工作台已改为个人账号登录：请删除 dashboard.password，"
+                                      "用 python -m bot add-admin 企业微信账号 开通账号（见 README 升级说明）"}
 
 
 class ConfigError(Exception):
@@ -103,6 +106,27 @@ def _answer_within(v: Any) -> float:
     return n
 
 
+def _url_or_empty(v: Any) -> str:
+    s = str(v or "").strip()
+    if s and not re.fullmatch(r"https?://\S+", s):
+        raise ValueError("应为 http:// 或 https:// 开头的网址")
+    return s.rstrip("/")
+
+
+def _minutes(v: Any) -> int:
+    n = int(v)
+    if not 5 <= n <= 24 * 60:
+        raise ValueError("应在 5–1440 分钟之间")
+    return n
+
+
+def _hops(v: Any) -> int:
+    n = int(v)
+    if not 0 <= n <= 5:
+        raise ValueError("应在 0–5 之间")
+    return n
+
+
 def _int(v: Any) -> int:
     return int(v)
 
@@ -154,6 +178,8 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "wecom.encoding_aes_key": ("", _aes_key),
     "wecom.api_base": ("https://qyapi.weixin.qq.com/cgi-bin/", str),
     "wecom.timeout": (10, _int),
+    "wecom.oauth_url": ("https://open.weixin.qq.com/connect/oauth2/authorize", _url_or_empty),
+    "wecom.sso_url": ("https://login.work.weixin.qq.com/wwlogin/sso/login", _url_or_empty),
     "aibot.token": ("", str),
     "aibot.encoding_aes_key": ("", _aes_key),
     "aibot.name": ("支部通", str),  # the bot's name(s) in groups, comma-separated: @-mentions of it are removed
@@ -166,13 +192,18 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "server.read_timeout": (10, _positive),
     "server.media_dir": ("data/media", str),
     "server.host_id": ("", _host_id),
+    "server.proxy_hops": (0, _hops),
     "scheduler.enabled": (True, _bool),
     "scheduler.timezone": ("Asia/Shanghai", _tz),
     "scheduler.monthly_push_time": ("09:05", _hhmm),
     "scheduler.quiet_start": ("21:00", _clock_time),
     "scheduler.quiet_end": ("08:00", _clock_time),
     "scheduler.lease_seconds": (30, _lease_seconds),
-    "dashboard.password": ("", str),
+    "dashboard.session_minutes": (30, _minutes),
+    "dashboard.secure_cookie": (False, _bool),
+    "dashboard.secret_key": ("", str),
+    "dashboard.public_url": ("", _url_or_empty),
+    "dashboard.wecom_login": (True, _bool),
     "metrics.allow": ("", _networks),
     # import-roster refuses to deactivate more than this share of the active
     # members or organisations, unless --allow-mass-deactivate is given.
@@ -244,6 +275,9 @@ def load_config(path: str | None = None, environ: dict[str, str] | None = None,
         raise ConfigError(f"配置文件不存在：{path}")
     raw.update(_from_env(environ))
     raw.update(overrides or {})
+    removed = sorted(set(raw) & set(REMOVED_KEYS))
+    if removed:
+        raise ConfigError(f"配置项 {removed[0]} 已取消：{REMOVED_KEYS[removed[0]]}")
     unknown = sorted(set(raw) - set(SCHEMA))
     if unknown:
         raise ConfigError(f"未知配置项 {unknown[0]}（见 config.example.yaml）")

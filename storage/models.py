@@ -112,7 +112,13 @@ class Task(Base):
 
 class Assignment(Base):
     """The state of one task for one branch, created on its first report or
-    return (a chase leaves it alone). No row means: open, nothing happened yet."""
+    return (a chase leaves it alone). No row means: open, nothing happened yet.
+
+    It also sums up the branch's reports of the task (migration 0009), kept by
+    storage/reports.py as they arrive, so the workbench's task matrix reads
+    one row per cell: the current report's time and note, its evidence
+    count, the first report's time (逾期), corrections (更正) and
+    submissions (补报 after a return)."""
     __tablename__ = "assignments"
     __table_args__ = (UniqueConstraint("task_id", "branch_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,6 +126,12 @@ class Assignment(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     state: Mapped[str] = mapped_column(String(16))  # reported | returned
     return_reason: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime)        # the current report's
+    first_reported_at: Mapped[datetime | None] = mapped_column(DateTime)  # the first report's
+    note: Mapped[str | None] = mapped_column(String(60))                  # the current report's, cut
+    evidence_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    corrections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    submissions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -380,3 +392,47 @@ class Event(Base):
     detail: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
+
+
+class Account(Base):
+    """A workbench sign-in for one roster person (`python -m bot add-admin`,
+    or a first WeCom sign-in). The role and scope are the person's, read from
+    the roster at every request: an account never widens what its person may
+    see. `session_version` goes up when the password changes or the account
+    is closed, so sessions signed in before stop working at once."""
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # None: WeCom sign-in only
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SignInLock(Base):
+    """Wrong passwords counted per key ("account:s7001", "address:10.0.0.7");
+    five within the window lock the key for a while."""
+    __tablename__ = "sign_in_locks"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where: every change made by staff (publish,
+    return, chase, uploads, retries, account changes), every export and
+    sign-in, from the web, the chat or the command line."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    who: Mapped[str] = mapped_column(String(140))       # "余刚永（s7001）" as it was then
+    unit_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(8))     # web | chat | cli
+    address: Mapped[str | None] = mapped_column(String(64))

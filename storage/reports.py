@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Assignment, Evidence, Organization, Report, Task
@@ -19,15 +19,20 @@ def current_report(session: Session, task: Task, branch: Organization) -> Report
         Report.superseded_by.is_(None)).order_by(Report.id.desc()))
 
 
+NOTE_KEPT = 60  # characters of the current report's note its assignment keeps (for the task matrix)
+
+
 def set_state(session: Session, task: Task, branch: Organization, state: str,
-               now: datetime, reason: str | None = None) -> None:
+              now: datetime, reason: str | None = None) -> Assignment:
     row = session.scalar(select(Assignment).where(
         Assignment.task_id == task.id, Assignment.branch_id == branch.id))
     if row is None:
-        session.add(Assignment(task_id=task.id, branch_id=branch.id, state=state,
-                               return_reason=reason, received_at=now, updated_at=now))
+        row = Assignment(task_id=task.id, branch_id=branch.id, state=state, return_reason=reason,
+                         evidence_count=0, corrections=0, submissions=0, received_at=now, updated_at=now)
+        session.add(row)
     else:
         row.state, row.return_reason, row.updated_at = state, reason, now
+    return row
 
 
 def add_report(session: Session, task: Task, branch: Organization, member_id: int,
@@ -42,7 +47,12 @@ def add_report(session: Session, task: Task, branch: Organization, member_id: in
     session.flush()
     if previous is not None:
         previous.superseded_by = report.id
-    set_state(session, task, branch, REPORTED, now)
+    row = set_state(session, task, branch, REPORTED, now)
+    # The cell's sums (models.Assignment): this version is now the current one.
+    row.reported_at, row.note, row.evidence_count = now, (note or "")[:NOTE_KEPT], 0
+    row.first_reported_at = row.first_reported_at or now
+    row.corrections += kind == "correction"
+    row.submissions += kind == "done"
     return report
 
 
@@ -65,6 +75,10 @@ def attach_evidence(session: Session, report: Report, media_id: str | None, kind
     evidence = Evidence(report_id=report.id, media_id=media_id or "", url=url, kind=kind,
                         file_name=file_name, received_at=now)
     session.add(evidence)
+    if report.superseded_by is None:  # the current version's files are the cell's count
+        session.execute(update(Assignment).where(Assignment.task_id == report.task_id,
+                                                 Assignment.branch_id == report.branch_id)
+                        .values(evidence_count=Assignment.evidence_count + 1))
     return evidence
 
 

@@ -273,6 +273,15 @@ class WeComClient:
             (origin.scheme, origin.netloc) == (ours.scheme, ours.netloc)
             or (origin.scheme, origin.netloc) == ("https", "qyapi.weixin.qq.com"))
 
+    def user_id_for_code(self, code: str) -> str:
+        """The WeCom id behind a web sign-in's one-use OAuth code (auth/getuserinfo,
+        WECOM.md §7). Someone outside the corp gets an openid only: refused."""
+        doc = self.call("auth/getuserinfo", method="GET", params={"code": code})
+        userid = doc.get("userid") or doc.get("UserId")
+        if not userid:
+            raise SendError("不是本企业成员（无 userid）", permanent=True)
+        return userid
+
     def download_media(self, media_id: str) -> tuple[bytes, str | None]:
         """(bytes, file name from Content-Disposition) of an inbound media id."""
         token = self.access_token()

@@ -2,7 +2,8 @@
 
 It speaks the real wire format of the endpoints we use (gettoken,
 message/send, appchat/create|get|send, webhook/send, media/get,
-media/upload, a smart robot's response_url and encrypted media urls) and
+media/upload, a smart robot's response_url and encrypted media urls,
+auth/getuserinfo and the two OAuth pages of WeCom sign-in) and
 can be told to misbehave: answer 45009 / 42001 / -1 / 60020 / HTTP 5xx, an
 HTML error page or any other non-JSON body for the next N calls, block a
 path for a while (a minute or an hour block), be slow, or expire every
@@ -28,7 +29,15 @@ Run alone: python -m bot.wecom.standin --port 8091 [--limits real] [--latency 0.
 Control over HTTP (for other processes): GET /_standin/received,
 POST /_standin/fault {"path": "...", "errcode": 45009, "times": 2},
 POST /_standin/slow {"seconds": 0.05}, POST /_standin/expire-tokens,
-POST /_standin/chat {"chatid": "...", "userlist": [...]}, POST /_standin/reset."""
+POST /_standin/chat {"chatid": "...", "userlist": [...]}, POST /_standin/reset,
+POST /_standin/oauth-user {"userid": "s7001"} (whom the OAuth pages sign in),
+POST /_standin/oauth-code {"code": "…", "userid": "s7001"} (a code to accept).
+
+WeCom sign-in: GET /connect/oauth2/authorize (inside WeCom) and
+/wwlogin/sso/login (the QR page) send the browser straight back to
+`redirect_uri` with a fresh one-use code for the user set by oauth-user (as
+if they had scanned) and the `state` given; auth/getuserinfo turns a code
+into {"userid": …} once, within 5 minutes, else errcode 40029."""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +50,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 ROBOT_LIMIT_PER_MINUTE = 20
 MINUTE, HOUR = 60, 3600
@@ -53,6 +62,8 @@ TEXT_LIMIT = {"webhook/send": {"markdown": 4096, "text": 2048}}
 DEFAULT_TEXT_LIMIT = 2048
 HTML_PAGE = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
              b"</h1></center><hr><center>nginx</center></body></html>")
+OAUTH_PAGES = ("connect/oauth2/authorize", "wwlogin/sso/login")
+OAUTH_CODE_SECONDS = 300
 
 
 @dataclass
@@ -134,6 +145,8 @@ class StandinState:
         self.person_times, self.api = Limiter(PERSON_TIMES_LIMITS), Limiter(API_LIMITS)
         self.robot_sends.clear()
         self.blocked.clear()
+    oauth_user: str | None = None                     # who "scans" on the OAuth pages
+    oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code -> (userid, issued)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -177,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("_standin/"):
             return self._control(path[len("_standin/"):], body)
+        if path in OAUTH_PAGES:
+            return self._authorize(query)
         st = self.state
         if st.delay:
             time.sleep(st.delay)
@@ -212,6 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._get_chat(query)
         if path == "media/get":
             return self._media(query)
+        if path == "auth/getuserinfo":
+            return self._userinfo(query)
         if path == "media/upload":
             return self._answer({"errcode": 0, "type": "file", "media_id": "m-" + secrets.token_hex(6)})
         return self._answer({"errcode": 404, "errmsg": f"stand-in knows no {path}"}, 404)
@@ -383,6 +400,31 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(too_long)
         self._record("aibot/response", code, doc)
         self._answer({"errcode": 0, "errmsg": "ok"})
+    def _authorize(self, query: dict) -> None:
+        """The user "scans" at once: back to redirect_uri with a code and the state."""
+        back = query.get("redirect_uri", "")
+        if not back.startswith(("http://", "https://")) or not query.get("appid"):
+            return self._answer({"errcode": 40001, "errmsg": "invalid redirect_uri or appid"}, 400)
+        with self.state.lock:
+            userid = self.state.oauth_user
+            code = "code-" + secrets.token_hex(12)
+            if userid:
+                self.state.oauth_codes[code] = (userid, self.state.clock())
+        if not userid:
+            return self._answer({"errcode": 0, "errmsg": "nobody scanned: POST /_standin/oauth-user first"}, 403)
+        params = urlencode({"code": code, "state": query.get("state", "")})
+        self.send_response(302)
+        self.send_header("Location", f"{back}{'&' if '?' in back else '?'}{params}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _userinfo(self, query: dict) -> None:
+        with self.state.lock:
+            found = self.state.oauth_codes.pop(query.get("code", ""), None)
+        if not found or self.state.clock() - found[1] > OAUTH_CODE_SECONDS:
+            return self._answer({"errcode": 40029, "errmsg": "invalid code"})
+        self._answer({"errcode": 0, "errmsg": "ok", "userid": found[0], "user_ticket": "ticket-" + secrets.token_hex(8),
+                      "expires_in": 1800})
 
     def _control(self, action: str, body: bytes) -> None:
         st, doc = self.state, json.loads(body or b"{}")
@@ -395,6 +437,10 @@ class _Handler(BaseHTTPRequestHandler):
                                                     doc.get("times", 1)))
             elif action == "slow":
                 st.delay = float(doc.get("seconds", 0))
+            elif action == "oauth-user":
+                st.oauth_user = doc.get("userid")
+            elif action == "oauth-code":
+                st.oauth_codes[doc["code"]] = (doc["userid"], st.clock())
             elif action == "expire-tokens":
                 st.tokens.clear()
             elif action == "chat":
@@ -479,6 +525,15 @@ class WeComStandin:
     def add_chat(self, chat_id: str, users: list[str]) -> None:
         with self.state.lock:
             self.state.chats[chat_id] = list(users)
+    def sign_in_as(self, userid: str | None) -> None:
+        """Whom the OAuth pages sign in (as if they had scanned the QR code)."""
+        with self.state.lock:
+            self.state.oauth_user = userid
+
+    def register_code(self, code: str, userid: str) -> None:
+        """A one-use OAuth code auth/getuserinfo will accept for `userid`."""
+        with self.state.lock:
+            self.state.oauth_codes[code] = (userid, self.state.clock())
 
     def received(self, path: str | None = None) -> list[dict]:
         with self.state.lock:

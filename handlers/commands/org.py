@@ -2,12 +2,18 @@
 退回. Everyone sees only the branches under them."""
 from __future__ import annotations
 
-from handlers.context import ORG_ADMIN, STAFF, CommandError, Context
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.context import ORG_ADMIN, STAFF, Actor, CommandError, Context
 from handlers.limits import REASON
 from handlers.parse import Command, need_number
 from handlers.registry import cannot, command
 from handlers.render import day, fit, moment, quote
-from storage.models import Organization, Task
+from storage import audit
+from storage.audit import CHAT, Origin
+from storage.models import Organization, Report, Task
 from storage.month import Month
 from storage.orgs import targets
 from storage.outbox import enqueue, to_branch
@@ -70,18 +76,52 @@ def progress_of_task(cmd: Command, ctx: Context) -> str:
     return fit("\n".join(lines))
 
 
+def chase_branches(session: Session, actor: Actor, task: Task, aimed: list[Organization], now: datetime,
+                   origin: Origin) -> tuple[list[Organization], int]:
+    """Re-remind the branches of `aimed` that have not reported `task`: the
+    one rule for 催办 in chat and on the workbench. (branches chased, rows
+    newly queued) — a second chase the same day queues nothing new."""
+    book = TaskBook(session, Month.iso(task.month), aimed)
+    late = [b for b in aimed if targets(task, b) and book.state_of(task, b) != REPORTED]
+    if not late:
+        return [], 0
+    body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline, now.date())}，本支部尚未上报。"
+            f"\n完成后请回复：完成 {task.number} 说明")
+    today = now.date().isoformat()
+    new = enqueue(session, [to_branch(b, f"chase-{task.id}", today, body) for b in late], now)
+    audit.record(session, now, origin, "chase", f"{Month.iso(task.month).item_label(task.number)} {task.title}",
+                 f"{len(late)} 个支部：{'、'.join(b.code for b in late)}" + ("" if new else "（今天已催办过，未重复发送）"),
+                 actor.member, actor.unit)
+    return late, new
+
+
+def return_branch_report(session: Session, actor: Actor, task: Task, branch: Organization, reason: str,
+                         now: datetime, origin: Origin) -> Report:
+    """Return a branch's current report of `task` for rework and tell its
+    group: the one rule for 退回 in chat and on the workbench. The report it
+    returned; CommandError when there is nothing to return."""
+    reason = REASON.check(reason.strip())
+    if not reason:
+        raise CommandError("请写明退回原因，如：缺少会议照片")
+    report = current_report(session, task, branch)
+    if report is None or state_of(session, task, branch) != REPORTED:
+        raise CommandError(f"{branch.name}还没有上报第{task.number}项，无需退回。")
+    return_report(session, task, branch, reason, now)
+    body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"
+            f"请补充后重新回复：完成 {task.number} 说明")
+    enqueue(session, [to_branch(branch, f"return-{task.id}", now.strftime("%Y%m%d%H%M%S"), body)], now)
+    audit.record(session, now, origin, "return", f"{Month.iso(task.month).item_label(task.number)} {task.title}",
+                 f"{branch.code} {branch.name}：{reason}", actor.member, actor.unit)
+    return report
+
+
 @command("chase", "催办", "chase", roles=STAFF, refusal=cannot("催办（组织部和党委可以）"))
 def chase(cmd: Command, ctx: Context) -> str:
     """催办 N：提醒未上报第N项的支部（每天至多一次）"""
     task, aimed = _staff_task(cmd, ctx, "催办 N")
-    book = TaskBook(ctx.session, Month.iso(task.month), aimed)
-    late = [b for b in aimed if book.state_of(task, b) != REPORTED]
+    late, new = chase_branches(ctx.session, ctx.actor, task, aimed, ctx.now, Origin(CHAT))
     if not late:
         return f"第{task.number}项「{task.title}」各支部都已上报，无需催办。"
-    body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline, ctx.now.date())}，本支部尚未上报。"
-            f"\n完成后请回复：完成 {task.number} 说明")
-    today = ctx.now.date().isoformat()
-    new = enqueue(ctx.session, [to_branch(b, f"chase-{task.id}", today, body) for b in late], ctx.now)
     names = "、".join(b.name for b in late)
     already = "" if new else "（今天已催办过，不再重复发送）"
     return fit(f"第{task.number}项已催办 {len(late)} 个支部{already}：{names}")
@@ -101,12 +141,6 @@ def return_for_rework(cmd: Command, ctx: Context) -> str:
         raise CommandError(f"没有找到支部“{quote(who)}”（请用支部编码，如 ZB0007）。")
     if branch not in aimed:
         raise CommandError(f"第{task.number}项不涉及{branch.name}，无需退回。")
-    report = current_report(ctx.session, task, branch)
-    if report is None or state_of(ctx.session, task, branch) != REPORTED:
-        raise CommandError(f"{branch.name}还没有上报第{task.number}项，无需退回。")
-    return_report(ctx.session, task, branch, reason, ctx.now)
-    body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"
-            f"请补充后重新回复：完成 {task.number} 说明")
-    enqueue(ctx.session, [to_branch(branch, f"return-{task.id}", ctx.now.strftime("%Y%m%d%H%M%S"), body)], ctx.now)
+    report = return_branch_report(ctx.session, ctx.actor, task, branch, reason, ctx.now, Origin(CHAT))
     return (f"已退回{branch.name}第{task.number}项（原上报于 {moment(report.received_at)}），"
             f"原因：{reason}。已通知该支部群。")

@@ -52,3 +52,22 @@ def task_label(task, current: Month | None = None) -> str:
 def task_ref(task, today: date) -> str:
     """How to name a task in `完成 …` on `today`: 3 this month, 10月第2项 otherwise."""
     return str(task.number) if task.month == str(Month.of(today)) else task_label(task)
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****1234: the first three and last four digits of a mobile number,
+    for pages and exports seen by anyone but the org department asking."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_id_number(number: str | None) -> str:
+    """110105********1234 for an 18-digit ID number: region and the last four."""
+    if not number:
+        return ""
+    n = number.strip()
+    return n[:6] + "*" * max(len(n) - 10, 0) + n[-4:] if len(n) > 10 else "*" * len(n)
