@@ -70,9 +70,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_standin() -> tuple[subprocess.Popen, str]:
+def start_standin(latency: float = 0.0, limits: str = "lenient") -> tuple[subprocess.Popen, str]:
+    """The stand-in in its own process: `latency` seconds a call (WeCom's, as
+    seen from a county server), `limits` "real" for WeCom's per-person,
+    person-time and per-API caps."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(port),
+                             "--latency", str(latency), "--limits", limits], cwd=ROOT,
                             stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/cgi-bin/"
     for _ in range(100):

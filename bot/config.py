@@ -21,7 +21,10 @@ import yaml
 
 ENV_PREFIX = "ZHIBU_"
 SECRET_KEYS = {"wecom.secret", "wecom.token", "wecom.encoding_aes_key",
-               "aibot.token", "aibot.encoding_aes_key", "dashboard.password"}
+               "aibot.token", "aibot.encoding_aes_key", "dashboard.secret_key"}
+# Keys of earlier versions that are gone: naming one stops start-up with what to do instead.
+REMOVED_KEYS = {"dashboard.password": "工作台已改为个人账号登录：请删除 dashboard.password，"
+                                      "用 python -m bot add-admin 企业微信账号 开通账号（见 README 升级说明）"}
 
 
 class ConfigError(Exception):
@@ -96,6 +99,34 @@ def _networks(v: Any) -> str:
     return s
 
 
+def _answer_within(v: Any) -> float:
+    n = float(v)
+    if not 0.1 <= n <= 4.5:
+        raise ValueError("应在 0.1–4.5 秒之间（企业微信 5 秒后重发）")
+    return n
+
+
+def _url_or_empty(v: Any) -> str:
+    s = str(v or "").strip()
+    if s and not re.fullmatch(r"https?://\S+", s):
+        raise ValueError("应为 http:// 或 https:// 开头的网址")
+    return s.rstrip("/")
+
+
+def _minutes(v: Any) -> int:
+    n = int(v)
+    if not 5 <= n <= 24 * 60:
+        raise ValueError("应在 5–1440 分钟之间")
+    return n
+
+
+def _hops(v: Any) -> int:
+    n = int(v)
+    if not 0 <= n <= 5:
+        raise ValueError("应在 0–5 之间")
+    return n
+
+
 def _int(v: Any) -> int:
     return int(v)
 
@@ -128,6 +159,15 @@ def _lease_seconds(v: Any) -> int:
     return n
 
 
+def _share(v: Any) -> float:
+    """0.2, or "20%"."""
+    s = str(v).strip()
+    share = float(s[:-1]) / 100 if s.endswith("%") else float(s)
+    if not 0 <= share <= 1:
+        raise ValueError("应在 0–1 之间（或 0%–100%）")
+    return share
+
+
 # section.key -> (default, converter)
 SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "database.url": ("sqlite:///data/zhibu.db", _url),
@@ -138,25 +178,50 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "wecom.encoding_aes_key": ("", _aes_key),
     "wecom.api_base": ("https://qyapi.weixin.qq.com/cgi-bin/", str),
     "wecom.timeout": (10, _int),
+    "wecom.oauth_url": ("https://open.weixin.qq.com/connect/oauth2/authorize", _url_or_empty),
+    "wecom.sso_url": ("https://login.work.weixin.qq.com/wwlogin/sso/login", _url_or_empty),
     "aibot.token": ("", str),
     "aibot.encoding_aes_key": ("", _aes_key),
+    "aibot.name": ("支部通", str),  # the bot's name(s) in groups, comma-separated: @-mentions of it are removed
     "server.host": ("127.0.0.1", str),
     "server.port": (8080, _port),
+    # seconds a callback waits for its answer before the answer goes as a message
+    "server.answer_within": (1.5, _answer_within),
     "server.workers": (2, _int),
     "server.threads": (8, _positive),
     "server.read_timeout": (10, _positive),
     "server.media_dir": ("data/media", str),
     "server.host_id": ("", _host_id),
+    "server.proxy_hops": (0, _hops),
     "scheduler.enabled": (True, _bool),
     "scheduler.timezone": ("Asia/Shanghai", _tz),
     "scheduler.monthly_push_time": ("09:05", _hhmm),
     "scheduler.quiet_start": ("21:00", _clock_time),
     "scheduler.quiet_end": ("08:00", _clock_time),
     "scheduler.lease_seconds": (30, _lease_seconds),
-    "dashboard.password": ("", str),
+    "dashboard.session_minutes": (30, _minutes),
+    "dashboard.secure_cookie": (False, _bool),
+    "dashboard.secret_key": ("", str),
+    "dashboard.public_url": ("", _url_or_empty),
+    "dashboard.wecom_login": (True, _bool),
     "metrics.allow": ("", _networks),
+    # import-roster refuses to deactivate more than this share of the active
+    # members or organisations, unless --allow-mass-deactivate is given.
+    "roster.max_deactivate_share": (0.2, _share),
     "log.level": ("INFO", str),
     "log.json": (False, _bool),
+    # Points (积分, issue 12), from the records: storage/points.py.
+    "points.meeting": (2, _int),
+    "points.theme_day": (2, _int),
+    "points.checkin_month": (1, _int),
+    "points.volunteer_hour": (1, _int),
+    "points.volunteer_cap": (10, _int),
+    "points.study": (1, _int),
+    "points.absent": (-1, _int),
+    # 锋领考评 (the quarter's radar, issue 12): storage/radar.py, stated in the export's notes.
+    "radar.study_days": (6, _positive),
+    "radar.volunteer_hours": (8, _positive),
+    "radar.no_meeting": (100, _int),
 }
 
 
@@ -211,6 +276,9 @@ def load_config(path: str | None = None, environ: dict[str, str] | None = None,
         raise ConfigError(f"配置文件不存在：{path}")
     raw.update(_from_env(environ))
     raw.update(overrides or {})
+    removed = sorted(set(raw) & set(REMOVED_KEYS))
+    if removed:
+        raise ConfigError(f"配置项 {removed[0]} 已取消：{REMOVED_KEYS[removed[0]]}")
     unknown = sorted(set(raw) - set(SCHEMA))
     if unknown:
         raise ConfigError(f"未知配置项 {unknown[0]}（见 config.example.yaml）")

@@ -7,13 +7,22 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Media:
+    """A photo, file, voice or video that came with a message: evidence."""
+    kind: str                    # image | file | voice | video
+    media_id: str | None = None  # the app callback's MediaId (media/get, valid 3 days)
+    url: str | None = None       # the smart robot's encrypted download url
+    file_name: str | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     channel: str            # app | aibot
     user: str               # WeCom userid of the sender
-    kind: str               # text | image | file | location | event | voice | video | …
-    text: str = ""
+    kind: str               # text | mixed | image | file | voice | video | location | event | unreadable | …
+    text: str = ""          # what the sender wrote (or said, for a smart robot's voice), @-mentions removed
     dedupe_key: str = ""
-    media_id: str | None = None
+    media_id: str | None = None   # an app message's MediaId, as logged
     file_name: str | None = None
     latitude: float | None = None
     longitude: float | None = None
@@ -21,3 +30,5 @@ class Inbound:
     event: str | None = None
     chat_id: str | None = None   # the group, for @-mentions of the smart robot
     response_url: str | None = None
+    media: tuple[Media, ...] = ()  # photos and files with the message (mixed, image, file, a quoted photo)
+    quote: str = ""              # the text of a quoted message, for the log

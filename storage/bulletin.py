@@ -11,11 +11,13 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import REPORTING_ROLES, CheckIn, Meeting, Member, Organization, Report, Task
+from storage.models import CheckIn, Meeting, Member, Organization, Report, Task
 from storage.month import Month, span
 from storage.orgs import targets
+from storage.people import member_stats
+from storage.points import points
 
-MONTHLY_MEETINGS = ("支委会", "党小组会")
+MONTHLY_MEETINGS = ("支委会", "党小组会", "主题党日")  # 主题党日: one fixed day a month (issue 12)
 QUARTERLY_MEETINGS = ("党员大会", "党课")
 
 
@@ -82,8 +84,7 @@ def build_bulletin(session: Session, branches: list[Organization], month: Month,
     checked = set(session.scalars(select(CheckIn.member_id).where(CheckIn.day >= start, CheckIn.day < end)))
     by_id = {b.id: b for b in branches}
     not_checked = [(m, by_id[m.org_id]) for m in members if m.is_mobile and m.id not in checked]
-    zero = [(m, by_id[m.org_id]) for m in members
-            if (m.is_mobile or m.role in REPORTING_ROLES) and not points.get(m.id)]
+    zero = [(m, by_id[m.org_id]) for m in members if points.get(m.id, 0) <= 0]  # everyone, issue 12
     return Bulletin(month, scores, _committees(session, scores), not_checked, zero, points)
 
 
@@ -112,19 +113,9 @@ def _members(session: Session, branch_ids: list[int]) -> list[Member]:
 
 
 def _points(session: Session, month: Month, start: date, end: date) -> dict[int, int]:
-    """Taking part: a check-in day 1, a report sent 2, a meeting logged 1."""
-    points: dict[int, int] = defaultdict(int)
-    for member_id, n in session.execute(select(CheckIn.member_id, func.count()).where(
-            CheckIn.day >= start, CheckIn.day < end).group_by(CheckIn.member_id)):
-        points[member_id] += n
-    for member_id, n in session.execute(select(Report.member_id, func.count()).join(Task, Report.task_id == Task.id)
-                                        .where(Task.month == str(month)).group_by(Report.member_id)):
-        points[member_id] += 2 * n
-    for member_id, n in session.execute(select(Meeting.member_id, func.count()).where(
-            Meeting.held_on >= start, Meeting.held_on < end).group_by(Meeting.member_id)):
-        if member_id:
-            points[member_id] += n
-    return dict(points)
+    """Points by the configured rules, from the records (storage/points.py):
+    taking part, never typing a record."""
+    return {member_id: points(stats) for member_id, stats in member_stats(session, start, end).items()}
 
 
 def _committees(session: Session, scores: list[BranchScore]) -> list[tuple[Organization, int, int]]:

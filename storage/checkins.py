@@ -12,12 +12,13 @@ from storage.models import CheckIn, Member
 
 def record_checkin(session: Session, member_id: int, now: datetime, note: str = "",
                    latitude: float | None = None, longitude: float | None = None,
-                   label: str | None = None) -> bool:
+                   label: str | None = None, proxy_by: int | None = None) -> bool:
     """True if this is the member's first check-in today (and so recorded);
-    the unique (member, day) key decides, also for simultaneous messages."""
+    the unique (member, day) key decides, also for simultaneous messages.
+    `proxy_by`: the secretary who checked in for the member (代签)."""
     return insert_ignore(session, CheckIn, [{
         "member_id": member_id, "day": now.date(), "note": note, "latitude": latitude,
-        "longitude": longitude, "label": label, "received_at": now}]) == 1
+        "longitude": longitude, "label": label, "proxy_by": proxy_by, "received_at": now}]) == 1
 
 
 def month_checkins(session: Session, member_id: int, first_day: date, next_first: date) -> tuple[int, datetime | None]:

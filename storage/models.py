@@ -101,6 +101,9 @@ class Task(Base):
     evidence: Mapped[str | None] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(Text)
     recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What fulfils a recurring duty without a separate report: a meeting kind
+    # (支委会 …: the logged meeting is its report) or CHECKIN_DUTY. None: a report.
+    duty: Mapped[str | None] = mapped_column(String(16))
     issuer: Mapped[str] = mapped_column(String(200))
     issuer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
@@ -109,7 +112,13 @@ class Task(Base):
 
 class Assignment(Base):
     """The state of one task for one branch, created on its first report or
-    return (a chase leaves it alone). No row means: open, nothing happened yet."""
+    return (a chase leaves it alone). No row means: open, nothing happened yet.
+
+    It also sums up the branch's reports of the task (migration 0009), kept by
+    storage/reports.py as they arrive, so the workbench's task matrix reads
+    one row per cell: the current report's time and note, its evidence
+    count, the first report's time (逾期), corrections (更正) and
+    submissions (补报 after a return)."""
     __tablename__ = "assignments"
     __table_args__ = (UniqueConstraint("task_id", "branch_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -117,6 +126,12 @@ class Assignment(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     state: Mapped[str] = mapped_column(String(16))  # reported | returned
     return_reason: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime)        # the current report's
+    first_reported_at: Mapped[datetime | None] = mapped_column(DateTime)  # the first report's
+    note: Mapped[str | None] = mapped_column(String(60))                  # the current report's, cut
+    evidence_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    corrections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    submissions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -133,6 +148,7 @@ class Report(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))  # the meeting that is this report
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
     member: Mapped[Member] = relationship()
@@ -143,7 +159,8 @@ class Evidence(Base):
     __tablename__ = "evidence"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    media_id: Mapped[str] = mapped_column(String(256))
+    media_id: Mapped[str] = mapped_column(String(256))  # an app callback's MediaId ("" for a url)
+    url: Mapped[str | None] = mapped_column(Text)  # a smart robot's encrypted download url
     kind: Mapped[str] = mapped_column(String(16))  # image | file | video | voice
     file_name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -164,10 +181,18 @@ class CheckIn(Base):
     latitude: Mapped[float | None] = mapped_column(Double)  # double on MySQL too (migration 0005)
     longitude: Mapped[float | None] = mapped_column(Double)
     label: Mapped[str | None] = mapped_column(String(300))
+    proxy_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # 代签: the secretary who signed
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-MEETING_KINDS = ("党员大会", "支委会", "党小组会", "党课", "主题党日")
+MEETING_KINDS = ("党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "民主评议", "谈心谈话")
+# Whose attendance a meeting records by name (SPEC "Details fixed…"): the
+# whole branch, or its committee. Other kinds have no roll: names given are kept.
+WHOLE_BRANCH_KINDS = ("党员大会", "主题党日", "组织生活会", "民主评议")
+COMMITTEE_KINDS = ("支委会",)
+CHECKIN_DUTY = "流动党员报到"  # Task.duty of "流动党员每月报到": done when every mobile member checked in
+DUTIES = (*MEETING_KINDS, CHECKIN_DUTY)
+PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
 
 
 class Meeting(Base):
@@ -183,6 +208,76 @@ class Meeting(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Attendance(Base):
+    """One member on a meeting's roll: present, absent or excused. A meeting
+    with no rows was logged as a head-count only (before rolls, or a kind
+    without one)."""
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8))  # present | absent | excused
+
+
+class Volunteer(Base):
+    """志愿服务: hours a member served. `community_id`: the community they
+    registered with (双报到) at the time, so it counts there too."""
+    __tablename__ = "volunteer_service"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    hours: Mapped[float] = mapped_column(Double)
+    note: Mapped[str] = mapped_column(Text, default="")
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Study(Base):
+    """学习: a member's study session (theory study)."""
+    __tablename__ = "study_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    content: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CommunityRegistration(Base):
+    """双报到: the community branch where an in-service member serves (one)."""
+    __tablename__ = "community_registrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Appraisal(Base):
+    """锋领考评 scores staff enter per member and quarter (2027Q1), 0–100:
+    satisfaction, and job performance (国企 and 非公企业 branches)."""
+    __tablename__ = "appraisals"
+    __table_args__ = (UniqueConstraint("member_id", "quarter"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    quarter: Mapped[str] = mapped_column(String(6))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    performance: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RemoteParticipation(Base):
+    """A mobile member took part in the month's 主题党日 remotely: replied
+    学习 or 签到 (`via`) on or after its day, once per theme task."""
+    __tablename__ = "remote_participation"
+    __table_args__ = (UniqueConstraint("member_id", "task_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    via: Mapped[str] = mapped_column(String(8))  # study | checkin
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class InboundMessage(Base):
     """Every authentic callback, once: the unique key is how a WeCom retry
     (same MsgId, or same sender+CreateTime+event) stops here."""
@@ -195,6 +290,7 @@ class InboundMessage(Base):
     content: Mapped[str] = mapped_column(Text, default="")
     media_id: Mapped[str | None] = mapped_column(String(256))
     outcome: Mapped[str | None] = mapped_column(Text)
+    reply: Mapped[str | None] = mapped_column(Text)  # the answer it was given (a lost one is given again)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -296,3 +392,47 @@ class Event(Base):
     detail: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
+
+
+class Account(Base):
+    """A workbench sign-in for one roster person (`python -m bot add-admin`,
+    or a first WeCom sign-in). The role and scope are the person's, read from
+    the roster at every request: an account never widens what its person may
+    see. `session_version` goes up when the password changes or the account
+    is closed, so sessions signed in before stop working at once."""
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # None: WeCom sign-in only
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SignInLock(Base):
+    """Wrong passwords counted per key ("account:s7001", "address:10.0.0.7");
+    five within the window lock the key for a while."""
+    __tablename__ = "sign_in_locks"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where: every change made by staff (publish,
+    return, chase, uploads, retries, account changes), every export and
+    sign-in, from the web, the chat or the command line."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    who: Mapped[str] = mapped_column(String(140))       # "余刚永（s7001）" as it was then
+    unit_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(8))     # web | chat | cli
+    address: Mapped[str | None] = mapped_column(String(64))

@@ -2,15 +2,46 @@
 layer, instead of slicing "YYYY-MM" strings: parse what people and
 operators write, label it as a secretary reads it, and step through months
 and quarters across year ends. Stored in the database as "YYYY-MM"
-(`str(month)`)."""
+(`str(month)`).
+
+The years 支部通 works in are bounded here, once (FIRST_YEAR–LAST_YEAR):
+every month and every date a person or an operator writes (a meeting's
+day, a deadline, `--month`, `?month=`) is read by this module, so year 0000
+or 9999 is refused where it is read, with one clear reason, instead of
+failing deep inside (`date(10000, 1, 1)`) or being stored as
+"距会议 739949 天"."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
 
-_ISO = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")  # how operators write a month: 2027-03
-_LOOSE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*月?")  # 2027-3, 2027.03, 2027年3月
+_ISO = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")  # how operators write a month: 2027-03
+_LOOSE = re.compile(r"([0-9]{4})\s*[-./年]\s*([0-9]{1,2})\s*月?")  # 2027-3, 2027.03, 2027年3月
+# A day as people write it: 2027-03-05, 2027/3/5, 2027.3.5, 2027年3月5日. ASCII
+# digits only (`\d` would also read Arabic-Indic ones): what is read is what was written.
+_DAY = re.compile(r"([0-9]{4})\s*[-./年]\s*([0-9]{1,2})\s*[-./月]\s*([0-9]{1,2})\s*日?")
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # no task, meeting or deadline of a branch lies outside
+
+
+class OutOfRange(ValueError):
+    """A real calendar date or month, but outside FIRST_YEAR–LAST_YEAR."""
+
+
+def check_year(year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise OutOfRange(f"year {year} is outside {FIRST_YEAR}–{LAST_YEAR}")
+
+
+def parse_day(text: str) -> date:
+    """A day as people write it (see _DAY); ValueError if it is not one,
+    OutOfRange (a ValueError) if its year is outside the range."""
+    match = _DAY.fullmatch((text or "").strip())
+    if not match:
+        raise ValueError(f"“{text}” is not a date")
+    year, month, day = (int(g) for g in match.groups())
+    check_year(year)
+    return date(year, month, day)  # ValueError for 2027-02-30
 
 
 @dataclass(frozen=True, order=True)
@@ -21,6 +52,7 @@ class Month:
     def __post_init__(self) -> None:
         if not 1 <= self.number <= 12:
             raise ValueError(f"month {self.number} is not 1–12")
+        check_year(self.year)
 
     # ---- making one -------------------------------------------------
     @classmethod
@@ -39,9 +71,12 @@ class Month:
     def parse(cls, text: str) -> "Month | None":
         """What people write: "2027-03", "2027.3", "2027年3月"; None if it is no month."""
         match = _LOOSE.fullmatch((text or "").strip())
-        if not match or not 1 <= int(match.group(2)) <= 12:
+        if not match:
             return None
-        return cls(int(match.group(1)), int(match.group(2)))
+        try:
+            return cls(int(match.group(1)), int(match.group(2)))
+        except ValueError:  # 2027-13, 0000-01
+            return None
 
     @classmethod
     def referred(cls, number: int, today: date) -> "Month":
@@ -84,8 +119,9 @@ class Month:
 
     @property
     def end(self) -> date:
-        """The first day after the month (ranges are [first_day, end))."""
-        return self.next().first_day
+        """The first day after the month (ranges are [first_day, end)); a
+        date, not a Month, so that the last month of the range has one."""
+        return date(self.year + 1, 1, 1) if self.number == 12 else date(self.year, self.number + 1, 1)
 
     @property
     def january(self) -> "Month":
@@ -115,3 +151,55 @@ class Month:
 def span(first: Month, last: Month) -> tuple[date, date]:
     """[first day of `first`, first day after `last`)."""
     return first.first_day, last.end
+
+
+_QUARTER = re.compile(r"([0-9]{4})[Qq]([1-4])")
+_QUARTER_NAMES = "一二三四"
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A calendar quarter, the period of 锋领考评 (the radar). Written and
+    stored as "2027Q1"."""
+    year: int
+    number: int  # 1–4
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= 4:
+            raise ValueError(f"quarter {self.number} is not 1–4")
+        check_year(self.year)
+
+    @classmethod
+    def iso(cls, text: str) -> "Quarter":
+        """Exactly "YYYYQn" (operators, the database); ValueError otherwise."""
+        match = _QUARTER.fullmatch((text or "").strip())
+        if not match:
+            raise ValueError(f"“{text}” is not YYYYQn")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, month: "Month | date") -> "Quarter":
+        number = month.number if isinstance(month, Month) else month.month
+        return cls(month.year, (number - 1) // 3 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    @property
+    def label(self) -> str:
+        """2027年第一季度"""
+        return f"{self.year}年第{_QUARTER_NAMES[self.number - 1]}季度"
+
+    @property
+    def months(self) -> tuple[Month, Month, Month]:
+        first = Month(self.year, self.number * 3 - 2)
+        return first, first.next(), first.shift(2)
+
+    @property
+    def first_day(self) -> date:
+        return self.months[0].first_day
+
+    @property
+    def end(self) -> date:
+        """The first day after the quarter: [first_day, end)."""
+        return self.months[2].end

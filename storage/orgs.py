@@ -46,3 +46,8 @@ def active_branches(session: Session, codes: list[str] | None = None) -> list[Or
 
 def org_department_name(session: Session) -> str | None:
     return session.scalar(select(Organization.name).where(Organization.type == ORG_DEPARTMENT))
+
+
+def org_department_code(session: Session) -> str | None:
+    """The county's own code: the issuer of what the CLI sends in its name."""
+    return session.scalar(select(Organization.code).where(Organization.type == ORG_DEPARTMENT))

@@ -1,13 +1,18 @@
 """The delivery table (outbox): every outbound message is a row keyed by
 (target, purpose, period), so writing it twice is harmless and sending it
-twice needs a row claimed twice — which the compare-and-set claim forbids."""
+twice needs a row claimed twice — which the compare-and-set claim forbids.
+
+A row left `sending` by a worker that died may or may not have reached
+WeCom: it is taken back and sent again with its body marked RESENT
+("（补发）"), so a reader who got it twice sees why — never dropped."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from storage.addresses import member_owner, org_owner
@@ -19,6 +24,9 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 # A claim older than this: its worker died. The default of scheduler.lease_seconds;
 # the worker passes the configured value.
 STUCK_AFTER = timedelta(seconds=30)
+RESENT = "（补发）"
+REPLY = "reply"  # the purpose of an answer that missed the callback's passive reply
+URGENT = (REPLY,)  # purposes that go out in quiet hours too: someone is waiting for them
 
 
 @dataclass(frozen=True)
@@ -54,47 +62,94 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime,
     return insert_ignore(session, Delivery, rows)
 
 
+def _stuck(now: datetime, stuck_after: timedelta = STUCK_AFTER):
+    return and_(Delivery.state == SENDING, Delivery.claimed_at < now - stuck_after)
+
+
 def _claimable(now: datetime, stuck_after: timedelta = STUCK_AFTER):
-    return or_(and_(Delivery.state == PENDING, Delivery.due_at <= now),
-               and_(Delivery.state == SENDING, Delivery.claimed_at < now - stuck_after))
+    return or_(and_(Delivery.state == PENDING, Delivery.due_at <= now), _stuck(now, stuck_after))
+
+
+def _marked_resent():
+    """The body with RESENT in front, once."""
+    return case((Delivery.body.startswith(RESENT, autoescape=True), Delivery.body),
+                else_=literal(RESENT) + Delivery.body)
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int,
-          stuck_after: timedelta = STUCK_AFTER) -> list[Delivery]:
-    """Claim up to `limit` due rows for `worker` with one compare-and-set
-    UPDATE: a row another worker claimed meanwhile no longer matches. On
-    PostgreSQL the candidates are also locked with SKIP LOCKED so workers
-    do not queue behind each other."""
-    query = (select(Delivery.id).where(_claimable(now, stuck_after))
-             .order_by(Delivery.due_at, Delivery.id).limit(limit))
+          purposes: Iterable[str] | None = None,
+          stuck_after: timedelta = STUCK_AFTER) -> tuple[list[Delivery], int]:
+    """Claim up to `limit` due rows (of these purposes only, if given) for
+    `worker` with one compare-and-set UPDATE: a row another worker claimed
+    meanwhile no longer matches. On PostgreSQL the candidates are also
+    locked with SKIP LOCKED so workers do not queue behind each other.
+    (rows, how many of them were stuck `sending` and are now marked RESENT)."""
+    claimable = _claimable(now, stuck_after)
+    where = claimable if purposes is None else and_(claimable, Delivery.purpose.in_(list(purposes)))
+    query = select(Delivery.id).where(where).order_by(Delivery.due_at, Delivery.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     candidates = session.scalars(query).all()
     if not candidates:
-        return []
-    session.execute(update(Delivery).where(Delivery.id.in_(candidates), _claimable(now, stuck_after))
+        return [], 0
+    resent = session.execute(update(Delivery).where(Delivery.id.in_(candidates), _stuck(now, stuck_after))
+                             .values(state=SENDING, claimed_by=worker, claimed_at=now, body=_marked_resent())
+                             .execution_options(synchronize_session=False)).rowcount
+    session.execute(update(Delivery).where(Delivery.id.in_(candidates), Delivery.state == PENDING,
+                                           Delivery.due_at <= now)
                     .values(state=SENDING, claimed_by=worker, claimed_at=now)
                     .execution_options(synchronize_session=False))
-    return list(session.scalars(select(Delivery).where(
+    rows = list(session.scalars(select(Delivery).where(
         Delivery.id.in_(candidates), Delivery.claimed_by == worker, Delivery.state == SENDING)
         .order_by(Delivery.id)))
+    return rows, resent
 
 
 def release_orphans(session: Session, now: datetime) -> int:
     """Put back rows claimed by a worker on this host whose process is gone
-    (killed mid-push): they go again now instead of after STUCK_AFTER."""
+    (killed mid-push): they go again now, marked RESENT, instead of after
+    STUCK_AFTER. How many."""
     claimers = session.scalars(select(Delivery.claimed_by).where(Delivery.state == SENDING).distinct())
     dead = [c for c in claimers if c and holder_is_dead(c)]
     if not dead:
         return 0
     return session.execute(update(Delivery).where(Delivery.state == SENDING, Delivery.claimed_by.in_(dead))
-                           .values(state=PENDING, due_at=now)).rowcount
+                           .values(state=PENDING, due_at=now, body=_marked_resent())
+                           .execution_options(synchronize_session=False)).rowcount
 
 
-def record_outcome(session: Session, outcome: dict) -> None:
-    """Write what happened to one row: a dict with id and the new fields."""
+def enqueue_reply(session: Session, target: str, reply_to: str, body: str, now: datetime,
+                  channel: str | None = None, address: str | None = None) -> bool:
+    """Queue the answer to inbound message `reply_to` (its id) that missed
+    the callback's own reply; `channel`/`address`: a per-message route (a
+    smart robot's response_url) instead of the target's addresses. False if
+    it was queued before (a WeCom retry of the same message)."""
+    return insert_ignore(session, Delivery, [{
+        "target": target, "purpose": REPLY, "period": reply_to, "body": body, "due_at": now,
+        "state": PENDING, "attempts": 0, "received_at": now, "channel": channel, "address": address}]) == 1
+
+
+def reply_queued(session: Session, target: str, reply_to: str) -> bool:
+    """Whether the answer to inbound message `reply_to` went (or goes) by the outbox."""
+    return session.scalar(select(Delivery.id).where(
+        Delivery.target == target, Delivery.purpose == REPLY, Delivery.period == reply_to)) is not None
+
+
+def record_outcome(session: Session | Connection, outcome: dict) -> None:
+    """Write what happened to one row: a dict with id and the new fields.
+    (Once per message sent: the statement for a set of fields is built once,
+    and a plain Connection will do.)"""
     fields = {k: v for k, v in outcome.items() if k != "id"}
-    session.execute(update(Delivery.__table__).where(Delivery.__table__.c.id == outcome["id"]).values(**fields))
+    names = tuple(sorted(fields))
+    statement = _RECORD.get(names)
+    if statement is None:
+        table = Delivery.__table__
+        statement = _RECORD.setdefault(names, update(table).where(table.c.id == bindparam("row_id")).values(
+            **{name: bindparam(name) for name in names}))
+    session.execute(statement, {"row_id": outcome["id"], **fields})
+
+
+_RECORD: dict[tuple[str, ...], object] = {}
 
 
 def failed(session: Session, targets: Iterable[str] | None = None, since: datetime | None = None,

@@ -10,7 +10,8 @@ from bot.cli import cli, main
 from tests.conftest import ROOT
 
 COMMANDS = {"init", "import-roster", "import-plan", "serve", "demo", "push-monthly", "push-date", "remind",
-            "deliver", "deliveries", "scheduler", "ledger", "bulletin", "say", "backup", "restore", "doctor"}
+            "deliver", "deliveries", "scheduler", "ledger", "bulletin", "radar", "import-appraisals", "say", "backup",
+            "restore", "doctor", "add-admin"}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

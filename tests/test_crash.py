@@ -56,6 +56,10 @@ def test_kill_9_mid_push_then_restart(tmp_path, standin):
     received = sheets(standin)
     assert len(received) == BRANCHES  # every branch got its sheet
     assert sum(received.values()) - BRANCHES <= SENDING_THREADS  # only in-flight ones twice
+    resent = Counter(r["to"] for r in standin.received()
+                     if str(r["body"][r["body"]["msgtype"]]["content"]).startswith("（补发）"))
+    assert all(resent[to] == n - 1 for to, n in received.items() if n > 1)  # a second copy says 补发
+    assert "marked （补发）" in err  # and the count is logged
     rt = make_runtime(db, tmp_path)
     with rt.sessions() as s:
         assert dict(s.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()) \

@@ -43,14 +43,14 @@ def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_p
     for row in rows:
         by_item.setdefault(row[2], []).append(row)
     [late] = by_item["11月第1项 排查软弱涣散基层党组织"]
-    assert late[5] == "2026-11-28 10:17" and "逾期上报" in late[9] and late[6] == "吕丽刚"
+    assert late[5] == datetime(2026, 11, 28, 10, 17) and "逾期上报" in late[9] and late[6] == "吕丽刚"
     old, new = by_item["11月第2项 召开支部委员会会议"]
-    assert old[4] == "历史版本" and "已被更正" in old[9] and old[5] == "2026-11-16 10:17"
+    assert old[4] == "历史版本" and "已被更正" in old[9] and old[5] == datetime(2026, 11, 16, 10, 17)
     assert new[4] == "已上报" and "更正" in new[9] and new[7] == "支委会已开，到会7人"
     [timely] = by_item["支委会"]
-    assert timely[3] == "2026-11-13" and not timely[9]
+    assert timely[3] == datetime(2026, 11, 13) and not timely[9]
     [backfilled] = by_item["党小组会"]
-    assert backfilled[3] == "2026-10-20" and backfilled[5] == "2026-11-16 10:17"
+    assert backfilled[3] == datetime(2026, 10, 20) and backfilled[5] == datetime(2026, 11, 16, 10, 17)
     assert "补记录" in backfilled[9] and "27 天" in backfilled[9]
     summary = rows_of(out, "汇总")
     assert summary[0][:2] == ("支部编码", "支部名称") and summary[1][0] == "ZB0001"
@@ -67,6 +67,7 @@ def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path):
         wecom.say(SECRETARY, f"完成 {n} 已完成")
     wecom.say(SECRETARY, "会议 支委会 2026-11-10 出席 7/9")
     wecom.say(SECRETARY, "会议 党小组会 2026-11-11 出席 5/6")
+    wecom.say(SECRETARY, "会议 主题党日 2026-11-12 缺席 邱国")  # 主题党日 is in the monthly quota (issue 12)
     county.clock.at = datetime(2026, 11, 30, 10, 0)
     wecom.say(OTHER, "完成 1 迟了")
     mobile_checked = "u700048"  # a mobile member of ZB0004
@@ -90,7 +91,8 @@ def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path):
     not_checked = rows_of(out, "流动党员未报到")[1:]
     assert len(not_checked) == len(mobile) - 1 and mobile_checked not in {r[3] for r in not_checked}
     zero = {r[1] for r in rows_of(out, "零积分人员")[1:]}
-    assert "吕丽刚" not in zero  # reported and logged meetings: points
+    assert "吕丽刚" not in zero  # attended the 主题党日: points (typing earns none, issue 12)
+    assert "邱国" in zero        # absent from it, nothing else: followed up, though not mobile nor 支委
     assert "“三会一课”未达要求的支部（35 个）" in text
 
 
@@ -119,7 +121,8 @@ def test_ledger_records_are_data_and_the_backfill_rule_is_one(wecom, county):
     late, timely = zb1.meetings  # by the day held
     assert (late.kind, late.held_on, late.attended, late.expected) == ("党小组会", date(2026, 11, 12), 5, 6)
     assert (late.lag_days, late.backfilled, timely.lag_days, timely.backfilled) == (4, True, 3, False)
-    assert (zb1.backfilled, zb1.reported, zb1.on_time, zb1.tasks_due) == (1, 1, 0, len(zb1.tasks))
+    # Each meeting is also the report of its month's duty (召开支部委员会会议, 召开党小组会: issue 12), on time.
+    assert (zb1.backfilled, zb1.reported, zb1.on_time, zb1.tasks_due) == (1, 3, 2, len(zb1.tasks))
     [report] = [t for t in zb1.tasks if t.task.number == 1]
     [version] = report.versions
     assert report.task.deadline == date(2026, 11, 27) and report.state == "reported"
@@ -132,7 +135,7 @@ def test_ledger_records_are_data_and_the_backfill_rule_is_one(wecom, county):
     assert rows["党小组会"][9] == "补记录（会后 4 天登记）" and rows["支委会"][9] == ""
     assert rows["党小组会"][4] == "出席 5/6"
     assert rows["11月第1项 排查软弱涣散基层党组织"][9] == "逾期上报（截止 2026-11-27）"
-    assert ledger_rows(zb4)[-1][2:5] == ("流动党员 莫娜建（厦门）", "2026-11-28", "已签到")
+    assert ledger_rows(zb4)[-1][2:5] == ("流动党员 莫娜建（厦门）", date(2026, 11, 28), "已签到")
 
 
 def test_bulletin_records_are_data_rendered_as_before(county):
@@ -141,12 +144,12 @@ def test_bulletin_records_are_data_rendered_as_before(county):
         text = render_bulletin(b, "某县委组织部")
         ranking = bulletin_sheets(b)[0]
     nothing_held = [MissingMeeting("支委会", False), MissingMeeting("党小组会", False),
-                    MissingMeeting("党员大会", True), MissingMeeting("党课", True)]
+                    MissingMeeting("主题党日", False), MissingMeeting("党员大会", True), MissingMeeting("党课", True)]
     assert all(score.missing_meetings == nothing_held for score in b.branches)  # no meeting logged
     first = next(score for score in b.branches if score.overdue)  # listed first in the message
     task = first.overdue[0]
     assert type(task) is OverdueTask and task.number == 1 and task.title == "召开年度组织生活会准备会，开展谈心谈话"
     assert f"- {first.branch.name}：第1项 {task.title}、第2项" in text
-    assert f"- {first.branch.name}：缺支委会、党小组会、党员大会（本季度）、党课（本季度）" in text
+    assert f"- {first.branch.name}：缺支委会、党小组会、主题党日、党员大会（本季度）、党课（本季度）" in text
     row = next(r for r in ranking.rows if r[1] == first.branch.code)
-    assert row[7].startswith(f"第1项 {task.title}；第2项") and row[8] == "支委会、党小组会、党员大会（本季度）、党课（本季度）"
+    assert row[7].startswith(f"第1项 {task.title}；第2项") and row[8] == "支委会、党小组会、主题党日、党员大会（本季度）、党课（本季度）"

@@ -4,7 +4,7 @@ the oldest pending row, the scheduler's lease; and addresses it refuses."""
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.web import create_app
-from tests.wecom_peer import text_xml
+from tests.wecom_peer import event_xml, text_xml
 
 
 def scrape(client, **kw) -> dict[str, list]:
@@ -23,13 +23,14 @@ def test_callbacks_and_the_outbox_are_counted(app, wecom, county, worker, standi
     client = app.test_client()
     before = scrape(client)
     wecom.post(text_xml("u700001", "任务", msg_id=7_100_000_001))
-    wecom.post(text_xml("u700001", "任务", msg_id=7_100_000_001))  # WeCom's retry: no answer
+    wecom.post(text_xml("u700001", "任务", msg_id=7_100_000_001))  # WeCom's retry: the same answer again
     wecom.say("s7001", "催办 1")
+    wecom.post(event_xml("u700001", "click"))  # an event that needs no answer
     worker.drain()
     after = scrape(client)
     grew = lambda **l: value(after["zhibu_callbacks"], **l) - value(before.get("zhibu_callbacks", []), **l)  # noqa: E731
-    assert grew(channel="app", kind="text", outcome="answered") == 2  # 任务 and 催办
-    assert grew(channel="app", kind="text", outcome="silent") == 1
+    assert grew(channel="app", kind="text", outcome="answered") == 3  # 任务 (twice) and 催办
+    assert grew(channel="app", kind="event", outcome="silent") == 1
     deliveries = after["zhibu_deliveries"]
     assert value(deliveries, state="sent") >= 1 and value(deliveries, state="pending") == 0
     assert {s.labels["channel"] for s in deliveries if s.labels["state"] == "sent"} <= {"wecom_robot", "wecom_appchat"}

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from storage.month import Month, span
+from storage.month import Month, OutOfRange, Quarter, span
 
 ORG = "s7001"
 SECRETARY = "u700001"
@@ -77,3 +77,17 @@ def test_in_january_staff_chase_and_progress_mean_last_december(wecom, county, s
     worker.drain()
     assert [r for r in standin.received() if "催办" in str(r["body"]) and "年终专项" in str(r["body"])]
     assert "没有13月" in wecom.say(ORG, "进度 13月第1项")
+
+
+def test_a_quarter_is_read_labelled_and_spans_its_three_months():
+    q = Quarter.iso("2027Q1")
+    assert (str(q), q.label, q.first_day, q.end) == ("2027Q1", "2027年第一季度", date(2027, 1, 1), date(2027, 4, 1))
+    assert q.months == (Month(2027, 1), Month(2027, 2), Month(2027, 3))
+    q4 = Quarter.iso("2026q4")
+    assert (q4.label, q4.end, q4.months[-1]) == ("2026年第四季度", date(2027, 1, 1), Month(2026, 12))
+    assert Quarter.of(Month(2027, 6)) == Quarter(2027, 2) == Quarter.of(date(2027, 4, 1))
+    for bad in ("2027Q5", "2027Q0", "2027-Q1", "27Q1", ""):
+        with pytest.raises(ValueError):
+            Quarter.iso(bad)
+    with pytest.raises(OutOfRange):
+        Quarter.iso("9999Q1")

@@ -159,7 +159,9 @@ def test_two_hosts_one_postgresql_failover_mid_push(pg_base_url, tmp_path, stand
         for call in calls:
             call.join()
         assert [status for status, _ in answers.values()] == [200, 200]
-        assert sorted(bool(data) for _, data in answers.values()) == [False, True]  # one reply, one retry
+        # The first is answered; the other, a duplicate, gets that same answer (or an empty
+        # 200 if it came while the first was still being handled) — never a second action.
+        assert any(data for _, data in answers.values())
         with engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(InboundMessage)).scalar() == 1
 

@@ -96,16 +96,36 @@ class AibotPeer:
         self.ids = itertools.count(1)
 
     def say(self, user: str, content: str, chat_id: str = "wrgroup1") -> dict | None:
-        doc = {"msgid": f"aibot-{next(self.ids)}", "aibotid": "bot1", "chatid": chat_id,
-               "chattype": "group", "from": {"userid": user}, "msgtype": "text",
-               "text": {"content": content}, "response_url": "http://127.0.0.1:9/r"}
+        return self.open(self.post(self.message(user, "text", text={"content": content}, chat_id=chat_id)))
+
+    def message(self, user: str, msgtype: str, chat_id: str | None = "wrgroup1",
+                response_url: str = "http://127.0.0.1:9/r", **fields) -> dict:
+        """A smart-robot callback as WeCom builds it (WECOM.md §5, §7)."""
+        doc = {"msgid": f"aibot-{next(self.ids)}", "aibotid": "bot1", "chattype": "group" if chat_id else "single",
+               "from": {"userid": user}, "response_url": response_url, "msgtype": msgtype, **fields}
+        if chat_id:
+            doc["chatid"] = chat_id
+        return doc
+
+    def post(self, doc: dict | str):
+        """POST a plaintext (a dict, or JSON text as it is) sealed with Tencent's crypto."""
+        plaintext = doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False)
+        try:
+            plaintext.encode()
+        except UnicodeEncodeError:  # a lone surrogate is only sent as a \u escape
+            plaintext = json.dumps(doc, ensure_ascii=True)
         timestamp, nonce = str(self.clock.epoch()), f"a{next(self.ids)}"
-        ret, xml = self.crypt.EncryptMsg(json.dumps(doc, ensure_ascii=False), nonce, timestamp)
+        ret, xml = self.crypt.EncryptMsg(plaintext, nonce, timestamp)
+        assert ret == 0, ret
         root = ET.fromstring(xml)
-        response = self.client.post("/wecom/aibot", data=json.dumps({"encrypt": root.findtext("Encrypt")}),
-                                    query_string={"msg_signature": root.findtext("MsgSignature"),
-                                                  "timestamp": timestamp, "nonce": nonce},
-                                    content_type="application/json")
+        return self.client.post("/wecom/aibot", data=json.dumps({"encrypt": root.findtext("Encrypt")}),
+                                query_string={"msg_signature": root.findtext("MsgSignature"),
+                                              "timestamp": timestamp, "nonce": nonce},
+                                content_type="application/json")
+
+    def open(self, response) -> dict | None:
+        """Our passive reply, decrypted with Tencent's code; None for an empty 200."""
+        assert response.status_code == 200, response.status_code
         if not response.data:
             return None
         reply = response.get_json()

@@ -14,8 +14,9 @@ import sys
 import click
 
 from bot.cli.group import UsageError, cli, month_arg, pass_runtime
-from bot.cli import exports, ops, outbound, say, setup  # noqa: F401 - importing them registers the sub-commands
+from bot.cli import accounts, exports, ops, outbound, radar, say, setup  # noqa: F401 - importing them registers the sub-commands
 from bot.config import ConfigError
+from storage.importers.appraisals import AppraisalError
 from storage.importers.plan_read import PlanError
 from storage.importers.roster_read import RosterError
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except ConfigError as e:
         print(f"配置错误：{e}", file=sys.stderr)
-    except (RosterError, PlanError) as e:
+    except (RosterError, PlanError, AppraisalError) as e:
         print(f"导入失败，未做任何更改（共 {len(e.problems)} 处问题）：", file=sys.stderr)
         for problem in e.problems:
             print(f"  - {problem}", file=sys.stderr)

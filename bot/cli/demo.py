@@ -1,18 +1,44 @@
 """The demo: a SQLite database under data/, the example county and plans,
-a loopback WeCom stand-in, the server and the scheduler — nothing talks to
-the real WeCom. Try it with `python -m bot say u700001 任务`."""
+three months of its life, a loopback WeCom stand-in, the server and the
+scheduler — nothing talks to the real WeCom. Try it with
+`python -m bot say u700001 任务`, or sign in to the workbench.
+
+The three months (the current one and the two before) are made the way
+they would happen: every publish, report, correction, return, meeting and
+check-in goes through the chat handler (`handlers.dispatch.handle`) at the
+moment it "happened", on a frozen clock — so late reports, back-filled
+meetings, returns and re-reports carry their real marks. Made once per
+database (a job_runs row); a delivery to a wrong robot key fails."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from bot.clock import FrozenClock
 from bot.config import load_config
 from bot.runtime import Runtime
+from handlers.dispatch import handle
+from handlers.inbound import Inbound
+from handlers.render import task_ref
+from storage.addresses import add_address, org_owner, remove_addresses
+from storage.checkins import mobile_without_checkin
+from storage.jobs import claim_run
+from storage.matrix import month_tasks
+from storage.members import reachable_members
+from storage.models import REPORTING_ROLES
+from storage.month import Month
+from storage.orgs import active_branches, targets
+from storage.outbox import FAILED, SENT, claim, record_outcome
+from storage.workdays import first_workday
+from bot.web.workbench.passwords import hash_password
+from storage.accounts import holder_by_userid, open_account
 from storage.db import transaction, upgrade
 from storage.importers.plan_import import import_plan
 from storage.importers.roster_import import import_roster
@@ -21,6 +47,13 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 # Made-up credentials for the loopback set-up only.
 DEMO_CONFIG = ROOT / "data" / "demo-config.yaml"
+DEMO_USER, DEMO_PASSWORD = "s7001", "demo-pass-2026"  # the demo's workbench sign-in (loopback only)
+# Who else may sign in, with the same password: a committee's staff, a branch secretary.
+DEMO_USERS = {"s7001": "组织部 余刚永", "s7004": "县直机关工委 闫杰", "u700001": "县财政局机关党支部书记 吕丽刚"}
+BAD_ROBOT = ("ZB0036", "bad-robot-key-demo")  # this branch's group robot key is wrong: its sends fail
+NOTES = ("已召开支委会研究部署，形成会议记录", "已组织党员集中学习，到会党员9人", "已完成，附签到表和照片",
+         "已按要求开展，群众反映良好", "已排查完毕，无问题")
+MEETINGS = ("支委会", "党小组会", "主题党日")
 
 
 def demo_config(port: int, standin_port: int) -> dict:
@@ -28,10 +61,11 @@ def demo_config(port: int, standin_port: int) -> dict:
         "database": {"url": "sqlite:///data/demo.db"},
         "wecom": {"corp_id": "wwdemo0000000001", "agent_id": 1000002, "secret": "demo-secret",
                   "token": "demoToken", "encoding_aes_key": "DemoAesKey0123456789DemoAesKey0123456789abc",
-                  "api_base": f"http://127.0.0.1:{standin_port}/cgi-bin/"},
+                  "api_base": f"http://127.0.0.1:{standin_port}/cgi-bin/",
+                  "oauth_url": f"http://127.0.0.1:{standin_port}/connect/oauth2/authorize",
+                  "sso_url": f"http://127.0.0.1:{standin_port}/wwlogin/sso/login"},
         "aibot": {"token": "demoAibot", "encoding_aes_key": "AibotAesKey0123456789AibotAesKey01234567890"},
         "server": {"host": "127.0.0.1", "port": port, "media_dir": "data/demo-media"},
-        "dashboard": {"password": "demo"},
     }
 
 
@@ -46,14 +80,25 @@ def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> Non
         now = runtime.clock.now()
         roster = import_roster(session, EXAMPLES / "county" / "roster.xlsx", now)
         plans = [import_plan(session, EXAMPLES / f"plan-{y}.yaml", now) for y in (2026, 2027)]
+        hashed = hash_password(DEMO_PASSWORD)
+        for userid in DEMO_USERS:
+            member, _unit, _account = holder_by_userid(session, userid)
+            open_account(session, member, hashed, now)
+        fresh = claim_run(session, "demo-data", "v1", now)
+    if fresh:
+        print(f"示例数据：{populate(runtime)}")
     print(f"示例名册：组织 {roster['orgs']}；党员 {roster['members']}")
     print(f"示例计划：{'；'.join(str(p) for p in plans)}")
     if not serve_too:
         return
     standin = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(standin_port)])
-    time.sleep(0.5)
+    _stand_in_scans_as(standin_port, DEMO_USER)
     print(f"企业微信模拟服务：http://127.0.0.1:{standin_port}/_standin/received（查看已“发出”的消息）")
-    print(f"服务：http://127.0.0.1:{port}/healthz   管理页面：http://127.0.0.1:{port}/dashboard/")
+    print(f"服务：http://127.0.0.1:{port}/healthz   工作台：http://127.0.0.1:{port}/dashboard/")
+    print(f"工作台：http://127.0.0.1:{port}/dashboard/login   演示密码：{DEMO_PASSWORD}")
+    for userid, who in DEMO_USERS.items():
+        print(f"  账号 {userid}（{who}）")
+    print(f"  或点“企业微信登录”：模拟服务当作 {DEMO_USER} 扫码")
     print("试一试（另开一个终端）：\n"
           "  .venv/bin/python -m bot say u700001 任务      # 书记吕丽刚查看任务\n"
           "  .venv/bin/python -m bot say u700001 完成 1 已排查\n"
@@ -65,3 +110,135 @@ def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> Non
         serve(runtime, "127.0.0.1", port, 2)
     finally:
         standin.terminate()
+
+
+def _stand_in_scans_as(port: int, userid: str) -> None:
+    """Wait for the stand-in, and tell it whom its WeCom sign-in pages sign in."""
+    import json
+    import urllib.request
+    for _ in range(50):
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/_standin/oauth-user",
+                                             data=json.dumps({"userid": userid}).encode(), method="POST")
+            urllib.request.urlopen(request, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+class _Chat:
+    """Messages sent to the bot at a given moment, as WeCom would deliver them."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime, self.n = runtime, 0
+
+    def say(self, user: str, text: str, at: datetime, kind: str = "text") -> str | None:
+        self.n += 1
+        inbound = Inbound("app", user, kind, text, dedupe_key=f"demo:{self.n}")
+        return handle(inbound, self.runtime.sessions, FrozenClock(at))
+
+
+def _at(day: date, rng: random.Random) -> datetime:
+    """A working hour of `day`, never on the hour or half hour."""
+    return datetime.combine(day, datetime.min.time()) + timedelta(hours=rng.randint(8, 17), minutes=rng.choice(
+        [m for m in range(60) if m % 30]))
+
+
+def populate(runtime: Runtime) -> str:
+    """Three months of the county's life; a line saying how much."""
+    rng, chat = random.Random(2026), _Chat(runtime)
+    now = runtime.clock.now()
+    this = Month.of(now.date())
+    months = [this.shift(-2), this.shift(-1), this]
+    counts = dict.fromkeys(("任务", "上报", "逾期上报", "退回", "补报", "更正", "会议", "补记录", "签到"), 0)
+    with runtime.sessions() as session:
+        branches = active_branches(session)
+        reporters = {b.id: [m.wecom_userid for m in reachable_members(session, b.id, REPORTING_ROLES)]
+                     for b in branches}
+        # Every active mobile member (none has checked in on a day before the county existed).
+        mobile = [m.wecom_userid for m in mobile_without_checkin(session, date(2000, 1, 1), date(2000, 1, 1))
+                  if m.wecom_userid]
+    for month in months:
+        start = first_workday(month.year, month.number)
+        with runtime.sessions() as session:
+            has_tasks = bool(month_tasks(session, month))
+        if not has_tasks:  # a month before the plans: the org department publishes its tasks
+            day = start + timedelta(days=1)
+            for title, due, scope in (("召开支部委员会会议", 24, "全部"), ("开展主题党日活动", 26, "全部"),
+                                      ("流动党员每月报到", 20, "农村,社区"), ("学习贯彻全会精神专题研讨", 28, "全部")):
+                chat.say(DEMO_USER, f"发布 {title} 截止 {month.year}-{month.number:02d}-{due} 对象 {scope}",
+                         _at(day, rng))
+                counts["任务"] += 1
+        with runtime.sessions() as session:
+            tasks = month_tasks(session, month)
+        for branch in branches:
+            who = reporters.get(branch.id)
+            if not who:
+                continue
+            for task in (t for t in tasks if targets(t, branch)):
+                roll = rng.random()
+                if roll < 0.15:
+                    continue  # not reported (overdue once the deadline passes)
+                late = roll > 0.87
+                day = task.deadline + timedelta(days=rng.randint(1, 4)) if late \
+                    else task.deadline - timedelta(days=rng.randint(0, 12))
+                at = _at(max(day, start), rng)
+                if at >= now:
+                    continue  # not yet
+                reply = chat.say(who[0], f"完成 {task_ref(task, at.date())} {rng.choice(NOTES)}", at)
+                if not reply or not reply.startswith("已记录"):
+                    continue
+                counts["上报"] += 1
+                counts["逾期上报"] += late
+                later, then = at + timedelta(days=1, hours=1), rng.random()
+                if then < 0.08 and later < now:
+                    chat.say(DEMO_USER, f"退回 {task_ref(task, later.date())} {branch.code} 缺少会议照片", later)
+                    counts["退回"] += 1
+                    again = later + timedelta(days=2)
+                    if then < 0.05 and again < now:
+                        chat.say(who[0], f"完成 {task_ref(task, again.date())} 已补充会议照片", again)
+                        counts["补报"] += 1
+                elif then > 0.95 and later < now:
+                    chat.say(who[0], f"更正 {task_ref(task, later.date())} 到会人数应为11人", later)
+                    counts["更正"] += 1
+            for kind in MEETINGS:
+                held = start + timedelta(days=rng.randint(1, 18))
+                lag = rng.choice([0, 0, 0, 1, 2, 6, 9])  # now and then logged a week later: 补记录
+                at = _at(held + timedelta(days=lag), rng)
+                if at >= now or held > now.date():
+                    continue
+                came = rng.randint(5, 9)
+                chat.say(who[0], f"会议 {kind} {held.isoformat()} 出席 {came}/9 学习上级文件精神", at)
+                counts["会议"] += 1
+                counts["补记录"] += lag > 3
+        for userid in mobile:
+            if rng.random() < 0.8:
+                at = _at(start + timedelta(days=rng.randint(0, 20)), rng)
+                if at < now:
+                    chat.say(userid, "签到 在外务工，一切正常", at)
+                    counts["签到"] += 1
+    with runtime.sessions() as session:
+        tasks = month_tasks(session, this)
+    current = [t for t in tasks if t.deadline >= now.date()] or tasks
+    if current:
+        chat.say(DEMO_USER, f"催办 {current[0].number}", now - timedelta(hours=1))
+    _settle_outbox(runtime, now)
+    return "，".join(f"{k} {v}" for k, v in counts.items())
+
+
+def _settle_outbox(runtime: Runtime, now: datetime) -> None:
+    """What the months queued went out back then (marked sent at its time),
+    but to the branch whose robot key is wrong: there WeCom answered 93000,
+    and it is on the overview with its reason and a retry button. The last
+    hour's (the chase) is left for the demo's delivery worker to send."""
+    code, key = BAD_ROBOT
+    with transaction(runtime.sessions) as session:
+        remove_addresses(session, org_owner(code))
+        add_address(session, org_owner(code), "wecom_robot", key, now)
+        rows, _ = claim(session, "demo", now - timedelta(hours=2), limit=100_000)
+        for row in rows:
+            if row.target == org_owner(code):
+                record_outcome(session, {"id": row.id, "state": FAILED, "attempts": 1, "channel": "wecom_robot",
+                                         "address": key, "last_error": "93000 invalid webhook url"})
+            else:
+                record_outcome(session, {"id": row.id, "state": SENT, "attempts": 1, "sent_at": row.due_at})

@@ -30,7 +30,7 @@ def ledger(runtime, branch, first, last, output) -> None:
             found = {b.code for b in branches}
             raise UsageError(f"没有找到支部 {'、'.join(c for c in branch if c not in found)}")
         ledgers = build_ledgers(session, branches, first, last, today)
-    write_ledger(ledgers, output, f"台账 {first} 至 {last}，导出于 {runtime.clock.now():%Y-%m-%d %H:%M}")
+    write_ledger(ledgers, output, f"台账 {first} 至 {last}，导出于 {runtime.clock.now():%Y-%m-%d %H:%M}", runtime.clock.now())
     print(f"已导出 {len(ledgers)} 个支部的台账（{first} 至 {last}）：{output}")
 
 
@@ -41,11 +41,12 @@ def ledger(runtime, branch, first, last, output) -> None:
 @pass_runtime
 def bulletin(runtime, month, output, send) -> None:
     from bot.exports.bulletin import write_bulletin
+    from handlers.commands.bulletin import bulletin_messages  # keyed by issuer, as 通报 … 发送 in chat
     from handlers.render.bulletin import render_bulletin
     from storage.bulletin import build_bulletin
     from storage.db import transaction
-    from storage.orgs import active_branches, org_department_name
-    from storage.outbox import enqueue, to_branch
+    from storage.orgs import active_branches, org_department_code, org_department_name
+    from storage.outbox import enqueue
     today = runtime.clock.today()
     month = month_arg(month, Month.of(today).previous(), "--month")
     with transaction(runtime.sessions) as session:
@@ -54,11 +55,11 @@ def bulletin(runtime, month, output, send) -> None:
         issuer = org_department_name(session) or "组织部"
         text = render_bulletin(data, issuer)
         if send:
-            queued = enqueue(session, [to_branch(b, "bulletin", str(month), text) for b in branches],
-                             runtime.clock.now())
+            queued = enqueue(session, bulletin_messages(org_department_code(session) or "county", branches,
+                                                        month, text), runtime.clock.now())
     print(text)
     if output:
-        write_bulletin(data, output)
+        write_bulletin(data, output, runtime.clock.now())
         print(f"\n已导出：{output}")
     if send:
         print(f"\n已排队发送到 {queued} 个支部群（调度进程或 python -m bot deliver 发送）")

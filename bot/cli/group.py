@@ -17,7 +17,7 @@ from bot.config import load_config
 from bot.logs import setup_logging
 from bot.runtime import Runtime
 from storage.db import upgrade
-from storage.month import Month
+from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
@@ -84,5 +84,7 @@ def month_arg(text: str | None, default: Month, flag: str) -> Month:
         return default
     try:
         return Month.iso(text)
+    except OutOfRange:
+        raise UsageError(f"{flag}“{text}”的年份超出范围，应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间") from None
     except ValueError:
         raise UsageError(f"{flag}“{text}”无效，应为 YYYY-MM，如 2027-03") from None

@@ -75,8 +75,10 @@ def deliver(runtime) -> None:
 def deliveries(runtime, failed_only) -> None:
     with runtime.sessions() as session:
         rows = failed(session) if failed_only else recent(session, 50)
-    for d in rows:
-        print(f"{d.id}\t{d.state}\t{d.target}\t{d.purpose}\t{d.period}\t{d.attempts}次\t{d.last_error or ''}")
+    now = runtime.clock.now()
+    for d in rows:  # a delayed row (paced, or waiting out a WeCom block) shows when it goes
+        state = f"{d.state}（{d.due_at:%m-%d %H:%M} 发）" if d.state == PENDING and d.due_at > now else d.state
+        print(f"{d.id}\t{state}\t{d.target}\t{d.purpose}\t{d.period}\t{d.attempts}次\t{d.last_error or ''}")
     print(f"共 {len(rows)} 条" + ("发送失败" if failed_only else "（最近 50 条）"))
 
 

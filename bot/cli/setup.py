@@ -21,10 +21,15 @@ def init(runtime) -> None:
 
 @cli.command("import-roster", help="导入组织和党员名册（.xlsx 或含 CSV 的文件夹）import the roster" + _PATH_HELP)
 @_path
+@click.option("--allow-mass-deactivate", is_flag=True,
+              help="允许停用超过 roster.max_deactivate_share（默认 20%）的党员或组织 "
+                   "allow deactivating more than that share")
 @pass_runtime
-def import_roster_command(runtime, path) -> None:
+def import_roster_command(runtime, path, allow_mass_deactivate) -> None:
     with transaction(runtime.sessions) as session:
-        summary = import_roster(session, path, runtime.clock.now())
+        summary = import_roster(session, path, runtime.clock.now(),
+                                max_deactivate_share=runtime.config["roster.max_deactivate_share"],
+                                allow_mass_deactivate=allow_mass_deactivate)
     print(f"组织：{summary['orgs']}")
     print(f"党员：{summary['members']}")
 

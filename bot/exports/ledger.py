@@ -1,12 +1,16 @@
-"""The ledger (台账) workbook: a summary sheet, then one sheet per branch;
-frozen header rows, widths an office worker expects, and each row's mark
-(the last column) in red. The words come from handlers/render/ledger.py;
-each branch's rows are rendered just before its sheet is written, so a
-county's rows never all sit in memory as text at once."""
+"""The ledger (台账) workbook: a summary sheet (first and active), then one
+sheet per branch, named "CODE 支部名称" (made valid and unique by the
+writer, so maybe cut: each printed page's header says it in full); frozen, printed-on-every-page header rows, widths an office worker
+expects, and each row's mark (the last column) in red. The words come from
+handlers/render/ledger.py; each branch's rows are rendered just before its
+sheet is written, so a county's rows never all sit in memory as text at
+once."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.exports.xlsx_stream import StreamingWorkbook
 from handlers.render.ledger import HEADERS, SUMMARY_HEADERS, SUMMARY_TITLE, ledger_rows, summary_rows
 from storage.ledger import BranchLedger
@@ -15,20 +19,16 @@ BRANCH_WIDTHS = (6, 9, 40, 12, 10, 18, 10, 40, 40, 30)
 SUMMARY_WIDTHS = (10, 36, 10, 8, 10, 10, 10, 12, 10, 12)
 
 
-def sheet_title(code: str, name: str, used: set[str]) -> str:
-    """Excel allows 31 characters and none of []:*?/\\ in a sheet name."""
-    title = "".join(ch for ch in f"{code} {name}" if ch not in "[]:*?/\\")[:31]
-    while title in used:
-        title = f"{title[:27]}~{len(used) % 1000:03d}"
-    used.add(title)
-    return title
-
-
-def write_ledger(ledgers: list[BranchLedger], path: str | Path, title: str) -> None:
-    book = StreamingWorkbook(path)
-    book.add_sheet(SUMMARY_TITLE, SUMMARY_HEADERS, SUMMARY_WIDTHS, summary_rows(ledgers, title))
-    used = {SUMMARY_TITLE}
+def write_ledger(ledgers: list[BranchLedger], path: str | Path, title: str,
+                 exported_at: datetime | None = None) -> list[str]:
+    """Writes the workbook; returns its sheet names in order. `exported_at`
+    (printed in every page's footer) defaults to now on the default clock."""
+    book = StreamingWorkbook(path, exported_at or Clock().now())
+    names = [book.add_sheet(SUMMARY_TITLE, SUMMARY_HEADERS, SUMMARY_WIDTHS, summary_rows(ledgers, title),
+                            caption=title)]
     for lg in ledgers:
-        book.add_sheet(sheet_title(lg.branch.code, lg.branch.name, used), HEADERS, BRANCH_WIDTHS,
-                       ledger_rows(lg), mark_last=True)
+        branch = f"{lg.branch.code} {lg.branch.name}"
+        names.append(book.add_sheet(branch, HEADERS, BRANCH_WIDTHS, ledger_rows(lg), mark_last=True,
+                                    caption=branch))
     book.close()
+    return names

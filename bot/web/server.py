@@ -21,7 +21,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
 from bot.runtime import Runtime
-from bot.web.safety import MAX_BODY
+from bot.web.safety import MAX_BODY, MAX_UPLOAD
 from bot.web.worker import buffered_worker
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="zhibu-metrics-"))
     config = runtime.config
     options = {"bind": f"{host}:{port}", "workers": workers, "threads": config["server.threads"],
-               "worker_class": buffered_worker(config["server.read_timeout"], MAX_BODY),
+               "worker_class": buffered_worker(config["server.read_timeout"], MAX_BODY, MAX_UPLOAD),
                # keep-alive: a browser's next page reuses its connection; an idle one goes after 5 s
                "keepalive": 5,
                # a worker whose main loop stops (not a busy thread) is restarted after 30 s

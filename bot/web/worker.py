@@ -20,7 +20,8 @@ buffer and never waits on the client; its socket has `read_timeout` as a
 timeout for writing the answer. What is refused here, by a short answer
 and a close: a head over MAX_HEAD (431), a body without a length (411: WeCom
 and browsers send Content-Length), a request not complete by its deadline
-(408). A declared body over `max_body` goes to the app unread, which
+(408). A declared body over `max_body` (or, for the workbench's upload
+form alone, over `max_upload`: a roster .xlsx) goes to the app unread, which
 answers 413; that answer, and the answer to a request followed by pipelined
 bytes, says `Connection: close`, so no thread ever parses bytes the loop
 has not judged.
@@ -42,16 +43,19 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 MAX_HEAD = 32 * 1024  # request line and headers; gunicorn's own per-line limits still apply after
 _LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]{1,18})[ \t]*(?=\r\n)")
+_UPLOAD = re.compile(rb"post /dashboard/upload[ ?]")  # the one route that takes files (lower-cased head)
 READY, WAIT, PASS = "ready", "wait", "pass"
 
 
-def judge_head(head: bytes, max_body: int) -> tuple[str | int, int]:
+def judge_head(head: bytes, max_body: int, max_upload: int = 0) -> tuple[str | int, int]:
     """(READY, body length to wait for), (PASS, 0) to hand on without its
     body (the app refuses the declared size, gunicorn a malformed length),
     or (an HTTP status to refuse it with here, 0). `head`: lower-cased,
     request line and header lines each ending in CRLF."""
     if b"\r\ntransfer-encoding:" in head:
         return 411, 0
+    if max_upload and _UPLOAD.match(head):
+        max_body = max_upload
     lengths = set(_LENGTH.findall(head))
     if not lengths:
         return (PASS if b"\r\ncontent-length:" in head else READY), 0
@@ -71,7 +75,7 @@ class Pending:
         self.whole: int | None = None  # head + body, once the head is in
         self.expects_continue = False
 
-    def add(self, chunk: bytes, max_body: int) -> str | int:
+    def add(self, chunk: bytes, max_body: int, max_upload: int = 0) -> str | int:
         """READY, WAIT, PASS, or a refusal status (see judge_head)."""
         scanned = len(self.data)
         self.data += chunk
@@ -80,7 +84,7 @@ class Pending:
             if end < 0 or end > MAX_HEAD:
                 return 431 if len(self.data) > MAX_HEAD else WAIT
             head = bytes(self.data[:end + 2]).lower()
-            verdict, length = judge_head(head, max_body)
+            verdict, length = judge_head(head, max_body, max_upload)
             if verdict != READY:
                 return verdict
             self.whole = end + 4 + length
@@ -104,6 +108,7 @@ class BufferedConn(TConn):
 class BufferedThreadWorker(ThreadWorker):
     read_timeout: float = 10.0  # set by bot/web/server.py from server.read_timeout
     max_body: int = 64 * 1024   # set from the app's body cap
+    max_upload: int = 0         # the upload form's cap (0: none beyond max_body)
 
     def init_process(self) -> None:
         self._reading: dict[BufferedConn, None] = {}  # insertion order is deadline order
@@ -152,7 +157,7 @@ class BufferedThreadWorker(ThreadWorker):
             return self._drop(conn)
         if not data:
             return self._drop(conn)  # the client went away
-        state = conn.pending.add(data, self.max_body)
+        state = conn.pending.add(data, self.max_body, self.max_upload)
         if state == WAIT:
             if conn.pending.expects_continue:  # curl and others wait a second for this before the body
                 conn.pending.expects_continue = False
@@ -215,7 +220,7 @@ def _send_now(sock: socket.socket, data: bytes) -> None:
         pass
 
 
-def buffered_worker(read_timeout: float, max_body: int) -> type[BufferedThreadWorker]:
+def buffered_worker(read_timeout: float, max_body: int, max_upload: int = 0) -> type[BufferedThreadWorker]:
     """The worker class with this deployment's limits (workers are forked: class attributes travel)."""
     return type("BufferedThreadWorker", (BufferedThreadWorker,),
-                {"read_timeout": float(read_timeout), "max_body": int(max_body)})
+                {"read_timeout": float(read_timeout), "max_body": int(max_body), "max_upload": int(max_upload)})

@@ -12,7 +12,9 @@ Python 3.11 with wechatpy 1.8.18):
   and broken ciphertext raises whatever the padding/struct code trips on;
   we map all of these to one CryptoError with a reason for the log;
 - it has no JSON variant for the smart robot (智能机器人), whose receive id
-  is the empty string; the same primitives serve both here.
+  is the empty string; the same primitives serve both here;
+- the smart robot's photos and files are downloaded encrypted with the
+  bot's key and nothing around the file (decrypt_media).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import json
 import secrets
 import struct
 
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy.enterprise.crypto import PrpCrypto
 
 
@@ -33,6 +36,24 @@ class CryptoError(Exception):
 
 def signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypt])).encode()).hexdigest()
+
+
+def decrypt_media(data: bytes, encoding_aes_key: str) -> bytes:
+    """A smart robot's photo or file as downloaded from its url → the file:
+    AES-256-CBC with the bot's EncodingAESKey, IV = key[:16], PKCS#7 padding
+    to 32 bytes, and (unlike a callback) no random prefix, length or receive
+    id around it (WECOM.md §7, Tencent's smart-robot demo)."""
+    key = base64.b64decode(encoding_aes_key + "=")
+    if len(key) != 32:
+        raise CryptoError("EncodingAESKey must decode to 32 bytes")
+    if not data or len(data) % 16:
+        raise CryptoError("not whole AES blocks: not an encrypted file")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(data) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= 32 or pad > len(plain) or plain[-pad:] != bytes([pad]) * pad:
+        raise CryptoError("bad padding: not encrypted with this bot's key")
+    return plain[:-pad]
 
 
 class MessageCrypto:

@@ -5,14 +5,34 @@ DOCTYPE is refused at once, so no entity (billion laughs) or external
 entity (XXE) is ever declared, and reading stops at the first element past
 the limits of what WeCom sends — a hostile 64 KB body of empty elements or
 deep nesting costs microseconds, not a parse. Nothing outside bot/wecom/
-knows these field names."""
+knows these field names.
+
+The smart robot's JSON (WECOM.md §5, §7) is read strictly: every field of
+the wrong type (`text` a string instead of an object, a userid that is a
+number) or a NUL in any text is a BadMessage (400), as malformed XML is on
+the app channel; a lone UTF-16 surrogate (valid JSON, but no character)
+makes the message `unreadable` — logged, answered, and deduped like any
+other, so WeCom's retries do not fail again. Its kinds: text, mixed (the
+text items are the command, the images its evidence), image / file / video
+(an encrypted url: evidence), voice (its speech-to-text is the command),
+a quoted message (its photo or file counts as evidence too), event
+(enter_chat, template_card_event, feedback_event) and stream refreshes.
+@-mentions are removed wherever they are: the bot's own names (config
+aibot.name, names with spaces too), WeChat-style mentions ended by U+2005,
+and any @word at the start or the end."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass
 from xml.parsers import expat
 
-from handlers.inbound import Inbound  # the typed message handlers read; built here
+from handlers.inbound import Inbound, Media  # the typed message handlers read; built here
+
+log = logging.getLogger(__name__)
+MEDIA_KINDS = ("image", "voice", "video", "file")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadMessage(Exception):
@@ -98,8 +118,12 @@ def app_message(plaintext: str) -> Inbound:
     if kind == "location":
         return Inbound("app", user, kind, "", key, latitude=_float(f.get("Location_X")),
                        longitude=_float(f.get("Location_Y")), label=f.get("Label") or None)
-    return Inbound("app", user, kind, f.get("Content", ""), key, media_id=f.get("MediaId") or None,
-                   file_name=f.get("Title") or f.get("FileName") or None)
+    media_id = f.get("MediaId") or None
+    if kind in MEDIA_KINDS and media_id:  # file: not documented for app callbacks; read if it comes
+        name = f.get("Title") or f.get("FileName") or None
+        return Inbound("app", user, kind, "", key, media_id=media_id, file_name=name,
+                       media=(Media(kind, media_id=media_id, file_name=name),))
+    return Inbound("app", user, kind, f.get("Content", ""), key)
 
 
 def _float(value: str | None) -> float | None:
@@ -120,15 +144,127 @@ def envelope_json(body: bytes) -> str:
     return doc["encrypt"]
 
 
-def aibot_message(plaintext: str) -> Inbound:
+def aibot_message(plaintext: str, bot_names: tuple[str, ...] = ()) -> Inbound:
+    """A smart robot callback's plaintext → Inbound (see the module's doc)."""
     try:
         doc = json.loads(plaintext)
-        user = doc["from"]["userid"]
-    except (ValueError, KeyError, TypeError):
-        raise BadMessage("smart-robot message without from.userid") from None
-    kind = doc.get("msgtype", "")
-    key = f"aibot:{doc.get('msgid') or user + ':' + str(doc.get('create_time', ''))}"
-    text = (doc.get("text") or {}).get("content", "") if kind == "text" else ""
-    event = (doc.get("event") or {}).get("eventtype") if kind == "event" else None
-    return Inbound("aibot", user, kind, text, key, event=event, chat_id=doc.get("chatid"),
-                   response_url=doc.get("response_url"))
+    except ValueError:
+        raise BadMessage("smart-robot message is not JSON") from None
+    if not isinstance(doc, dict):
+        raise BadMessage("smart-robot message is not an object")
+    user = _name(_field(_object(doc, "from", required=True), "userid", required=True), "from.userid", 64)
+    kind = _name(_field(doc, "msgtype", required=True), "msgtype", 32)
+    msg_id = _name(_field(doc, "msgid"), "msgid", 128)
+    created = doc.get("create_time", "")
+    if not isinstance(created, (int, str)) or len(str(created)) > 20:
+        raise BadMessage("bad create_time")
+    key = f"aibot:{msg_id or user + ':' + _name(str(created), 'create_time', 20)}"
+    common = dict(chat_id=_name(_field(doc, "chatid"), "chatid", 128) or None,
+                  response_url=_name(_field(doc, "response_url"), "response_url", 2048) or None)
+    if kind == "stream":  # a refresh of a stream we already finished
+        return Inbound("aibot", user, kind, "", key, **common)
+    if kind == "event":
+        event = _name(_field(_object(doc, "event", required=True), "eventtype", required=True), "eventtype", 64)
+        return Inbound("aibot", user, kind, "", key, event=event, **common)
+    texts: list[str] = []
+    media: list[Media] = []
+    if kind == "text":
+        texts.append(_field(_object(doc, "text", required=True), "content"))
+    elif kind == "voice":  # WeCom's speech-to-text of it
+        texts.append(_field(_object(doc, "voice", required=True), "content"))
+    elif kind == "mixed":
+        _items(_object(doc, "mixed", required=True), texts, media)
+    elif kind in MEDIA_KINDS:
+        media.append(_media(kind, _object(doc, kind, required=True)))
+    quote = _quote(doc, media)
+    text = strip_mentions(" ".join(t for t in texts if t), bot_names)
+    for value in (text, quote, *(m.file_name or "" for m in media)):
+        if "\x00" in value:
+            raise BadMessage("NUL in a smart-robot message")
+    if any(_SURROGATE.search(v) for v in (text, quote, *(m.file_name or "" for m in media))):
+        log.warning("smart-robot message %s from %s has a lone surrogate: refused", key, user)
+        return Inbound("aibot", user, "unreadable", _readable(text), key, **common)
+    return Inbound("aibot", user, kind, text, key, media=tuple(media), quote=quote, **common)
+
+
+def _object(doc: dict, name: str, required: bool = False) -> dict:
+    value = doc.get(name)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise BadMessage(f"smart-robot field {name} is not an object")
+    return value
+
+
+def _field(doc: dict, name: str, required: bool = False) -> str:
+    value = doc.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        raise BadMessage(f"smart-robot field {name} is not a string")
+    return value
+
+
+def _name(value: str, what: str, longest: int) -> str:
+    """A field machines write (an id, a url): no NUL, no lone surrogate, not too long."""
+    if len(value) > longest or "\x00" in value or _SURROGATE.search(value):
+        raise BadMessage(f"bad smart-robot {what}")
+    return value
+
+
+def _media(kind: str, item: dict) -> Media:
+    url = _name(_field(item, "url", required=True), f"{kind} url", 4096)
+    if not url.startswith(("https://", "http://")):
+        raise BadMessage(f"smart-robot {kind} url is not http(s)")
+    return Media(kind, url=url, file_name=_field(item, "filename") or None)
+
+
+def _items(mixed: dict, texts: list[str], media: list[Media]) -> None:
+    items = mixed.get("msg_item")
+    if not isinstance(items, list):
+        raise BadMessage("smart-robot mixed.msg_item is not a list")
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadMessage("smart-robot mixed item is not an object")
+        kind = _field(item, "msgtype", required=True)
+        if kind == "text":
+            texts.append(_field(_object(item, "text", required=True), "content"))
+        elif kind in MEDIA_KINDS:
+            media.append(_media(kind, _object(item, kind, required=True)))
+
+
+def _quote(doc: dict, media: list[Media]) -> str:
+    """The quoted message's text; its photos and files join `media`."""
+    quote = _object(doc, "quote")
+    if not quote:
+        return ""
+    kind, texts = _field(quote, "msgtype"), []
+    if kind in ("text", "voice"):
+        texts.append(_field(_object(quote, kind), "content"))
+    elif kind == "mixed":
+        _items(_object(quote, "mixed", required=True), texts, media)
+    elif kind in MEDIA_KINDS:
+        media.append(_media(kind, _object(quote, kind, required=True)))
+    return " ".join(t for t in texts if t)
+
+
+def _readable(text: str) -> str:
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+_WECHAT_MENTION = re.compile("@[^\\s@\u2005]{1,40}(?: [^\\s@\u2005]{1,40}){0,3}\u2005")
+_LEADING = re.compile(r"^(?:\s*@\S+)+(?:\s+|$)")
+_TRAILING = re.compile(r"(?:^|\s+)(?:@\S+\s*)+$")
+
+
+def strip_mentions(text: str, bot_names: tuple[str, ...] = ()) -> str:
+    """`text` without @-mentions: the bot's own names wherever they are
+    (with spaces too), WeChat-style ones ended by U+2005, and any @word at
+    the start or the end; what is left keeps its own spacing."""
+    for name in sorted(bot_names, key=len, reverse=True):
+        text = re.sub(rf"\s*@{re.escape(name)}(?=\s|$)|@{re.escape(name)}(?=[，,:：。.!！?？])", "", text,
+                      flags=re.IGNORECASE)
+    text = _WECHAT_MENTION.sub(" ", text)
+    text = _LEADING.sub("", text)
+    text = _TRAILING.sub("", text)
+    return text.strip().lstrip("，,:：").strip()

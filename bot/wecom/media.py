@@ -1,6 +1,12 @@
-"""Evidence files: photos and files sent after `完成 N` are downloaded from
-WeCom's media API (a media id lives 3 days) into server.media_dir, named by
-their sha256, outside the 5-second callback."""
+"""Evidence files: photos and files sent with or after `完成 N`, saved into
+server.media_dir named by their sha256, outside the 5-second callback.
+
+Two sources (WECOM.md §7): the app callback's MediaId, fetched with
+media/get (a media id lives 3 days); and the smart robot's url, whose
+download is the file encrypted with the bot's EncodingAESKey (media/get
+cannot fetch those). A transient failure is tried again on the next round;
+a permanent one (an expired id, bytes that do not decrypt) is recorded on
+the evidence row and shown with the report."""
 from __future__ import annotations
 
 import hashlib
@@ -11,10 +17,13 @@ from pathlib import Path
 
 from bot.runtime import Runtime
 from bot.wecom.client import SendError, WeComClient
+from bot.wecom.crypto import CryptoError, decrypt_media
 from storage.db import transaction
 from storage.reports import evidence_to_fetch, update_evidence
 
 log = logging.getLogger(__name__)
+SIGNATURES = ((b"\xff\xd8\xff", ".jpg"), (b"\x89PNG", ".png"), (b"GIF8", ".gif"), (b"%PDF", ".pdf"),
+              (b"RIFF", ".webp"), (b"#!AMR", ".amr"))
 
 
 def safe_name(name: str) -> str:
@@ -27,20 +36,24 @@ def fetch_pending(runtime: Runtime, client: WeComClient, limit: int = 50) -> int
     with runtime.sessions() as session:
         pending = evidence_to_fetch(session, limit)
     saved = 0
-    for evidence_id, media_id, file_name in pending:
+    for evidence_id, media_id, url, file_name in pending:
         try:
-            data, served_name = client.download_media(media_id)
+            data, served_name = _download(runtime, client, media_id, url)
         except SendError as e:
             if e.permanent:
                 _record(runtime, evidence_id, last_error=f"下载失败：{e}")
             continue
+        except CryptoError as e:
+            log.warning("evidence %s did not decrypt: %s", evidence_id, e)
+            _record(runtime, evidence_id, last_error=f"解密失败：{e}")
+            continue
         digest = hashlib.sha256(data).hexdigest()
+        name = served_name or _with_extension(file_name, data)
         folder = Path(runtime.config["server.media_dir"])
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = folder / f"{digest[:16]}-{safe_name(served_name or file_name)}"
+        path = folder / f"{digest[:16]}-{safe_name(name)}"
         _write_private(path, data)
-        _record(runtime, evidence_id, path=str(path), sha256=digest, size=len(data),
-                file_name=served_name or file_name)
+        _record(runtime, evidence_id, path=str(path), sha256=digest, size=len(data), file_name=name)
         saved += 1
     return saved
 
@@ -50,6 +63,24 @@ def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
+
+
+def _download(runtime: Runtime, client: WeComClient, media_id: str, url: str | None) -> tuple[bytes, str | None]:
+    if not url:
+        return client.download_media(media_id)
+    key = runtime.config["aibot.encoding_aes_key"]
+    if not key:
+        raise SendError("未配置 aibot.encoding_aes_key，无法解密智能机器人的文件", permanent=True)
+    sealed, served_name = client.download_url(url)
+    return decrypt_media(sealed, key), served_name
+
+
+def _with_extension(name: str, data: bytes) -> str:
+    """A placeholder name (photo.jpg) given the extension its bytes show."""
+    for magic, extension in SIGNATURES:
+        if data.startswith(magic):
+            return str(Path(name).with_suffix(extension))
+    return name
 
 
 def _record(runtime: Runtime, evidence_id: int, **fields) -> None:

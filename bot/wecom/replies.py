@@ -22,6 +22,11 @@ def stream_reply_json(stream_id: str, content: str) -> str:
                       ensure_ascii=False)
 
 
+def text_reply_json(content: str) -> str:
+    """The smart robot's passive text reply: only as the welcome to enter_chat."""
+    return json.dumps({"msgtype": "text", "text": {"content": content}}, ensure_ascii=False)
+
+
 def app_text_xml(corp_id: str, user: str, content: str, create_time: int, msg_id: int, agent_id: int) -> str:
     """A text message as WeCom posts it to the app callback (plaintext, before
     encryption): what `python -m bot say` sends to check a deployment."""

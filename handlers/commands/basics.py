@@ -7,6 +7,8 @@ from handlers.context import Context
 from handlers.parse import Command
 from handlers.registry import REGISTRY, command
 from storage.db import schema_version
+from storage.people import member_stats
+from storage.points import points
 
 
 def help_text(kind: str) -> str:
@@ -26,11 +28,21 @@ def unknown(cmd: Command, ctx: Context) -> str:
 
 @command("whoami", "我的", "我是谁", "whoami", "me")
 def whoami(cmd: Command, ctx: Context) -> str:
-    """我的：查看我的身份"""
+    """我的：查看我的身份和本季度记录（会议、主题党日、签到、志愿、学习、积分）"""
     m, unit = ctx.actor.member, ctx.actor.unit
     lines = [f"你是 {m.name}（{m.role}，{m.status}）", f"所在组织：{unit.name}（{unit.code}）"]
     if m.is_mobile:
         lines.append(f"流动党员，流入地：{m.inflow_city or '未填'}")
+    quarter = ctx.month.quarter_first
+    s = member_stats(ctx.session, quarter.first_day, quarter.quarter_last.end, [m.id])[m.id]
+    proxy = f"（其中代签 {s.proxy_checkins} 天）" if s.proxy_checkins else ""
+    lines += [f"本季度（{quarter.year}年第{quarter.quarter}季度）：",
+              f"会议：出席 {s.attended} 次 / 应参加 {s.held} 次",
+              f"主题党日：参加 {s.theme_attended} 次 / 共 {s.theme_held} 次",
+              f"签到：{s.checkin_days} 天{proxy}",
+              f"志愿：{s.volunteer_hours:g} 小时",
+              f"学习：{s.study_days} 天",
+              f"积分：{points(s)} 分"]
     if ctx.actor.is_staff:
         lines.append(f"可查看下属 {len(ctx.scope)} 个支部")
     return "\n".join(lines)

@@ -1,7 +1,13 @@
 """通报: the chat command that shows the monthly bulletin to staff (the text
-itself: handlers/render/bulletin.py)."""
+itself: handlers/render/bulletin.py), and sends it with 发送.
+
+A bulletin is keyed by its issuer as well as its month: a committee's
+bulletin to its branches and the county's to every branch are different
+messages, and the outbox sends each once per group (not the first of them
+only, silently dropping the other)."""
 from __future__ import annotations
 
+from typing import Iterable
 
 from handlers.context import STAFF, CommandError, Context
 from handlers.parse import Command, normalise, parse_month
@@ -9,7 +15,25 @@ from handlers.registry import cannot, command
 from handlers.render import fit
 from handlers.render.bulletin import render_bulletin
 from storage.bulletin import build_bulletin
-from storage.outbox import enqueue, to_branch
+from storage.models import Organization
+from storage.month import Month
+from storage.outbox import Message, enqueue, to_branch
+
+
+def bulletin_messages(issuer_code: str, branches: Iterable[Organization], month: Month,
+                      body: str) -> list[Message]:
+    """One message a branch group; the outbox key (group, bulletin-<issuer>,
+    month) makes a resend of the same issuer's bulletin harmless."""
+    return [to_branch(b, f"bulletin-{issuer_code}", str(month), body) for b in branches]
+
+
+def sent_reply(label: str, groups: int, new: int) -> str:
+    """What 发送 did, truthfully: all new, none new, or some."""
+    if new == groups:
+        return f"{label}通报已安排发送到 {groups} 个支部群。"
+    if new == 0:
+        return f"{label}通报此前已发送到这 {groups} 个支部群，未重复发送。"
+    return f"{label}通报已安排发送到 {new} 个支部群；另外 {groups - new} 个支部群此前已收到，未重复发送。"
 
 
 @command("bulletin", "通报", "bulletin", roles=STAFF, refusal=cannot("查看通报（组织部和党委可以）"))
@@ -23,7 +47,6 @@ def bulletin(cmd: Command, ctx: Context) -> str:
         raise CommandError("用法：通报 2027-03（加“发送”则发到各支部群：通报 2027-03 发送）")
     body = render_bulletin(build_bulletin(ctx.session, ctx.scope, month, ctx.now.date()), ctx.actor.unit.name)
     if send:
-        rows = [to_branch(b, "bulletin", str(month), body) for b in ctx.scope]
-        new = enqueue(ctx.session, rows, ctx.now)
-        return f"{month.label}通报已安排发送到 {len(ctx.scope)} 个支部群" + ("" if new else "（此前已发送）") + "。"
+        new = enqueue(ctx.session, bulletin_messages(ctx.actor.unit.code, ctx.scope, month, body), ctx.now)
+        return sent_reply(month.label, len(ctx.scope), new)
     return fit(body.replace("**", ""))

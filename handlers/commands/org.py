@@ -2,11 +2,18 @@
 退回. Everyone sees only the branches under them."""
 from __future__ import annotations
 
-from handlers.context import ORG_ADMIN, STAFF, CommandError, Context
-from handlers.parse import Command
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.context import ORG_ADMIN, STAFF, Actor, CommandError, Context
+from handlers.limits import REASON
+from handlers.parse import Command, need_number
 from handlers.registry import cannot, command
-from handlers.render import day, fit, moment
-from storage.models import Task
+from handlers.render import day, fit, moment, quote
+from storage import audit
+from storage.audit import CHAT, Origin
+from storage.models import Organization, Report, Task
 from storage.month import Month
 from storage.orgs import targets
 from storage.outbox import enqueue, to_branch
@@ -16,20 +23,25 @@ from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task, state_o
 STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报"}
 
 
-def _staff_task(cmd: Command, ctx: Context, usage: str) -> Task:
-    if cmd.number is None:
-        raise CommandError(f"用法：{usage}")
+def _staff_task(cmd: Command, ctx: Context, usage: str) -> tuple[Task, list[Organization]]:
+    """The task named, and the branches under this actor it is aimed at. A
+    task aimed at none of them is refused before its title is shown: a
+    committee learns nothing of another subtree's tasks by number."""
+    number = need_number(cmd, usage)
     month = ctx.month_named(cmd.month)
-    task = find_task(ctx.session, month, cmd.number)
+    task = find_task(ctx.session, month, number)
     if task is None:
-        raise CommandError(f"没有{month.item_label(cmd.number)}任务。发送“进度”查看。")
-    return task
+        raise CommandError(f"没有{month.item_label(number)}任务。发送“进度”查看。")
+    aimed = [b for b in ctx.scope if targets(task, b)]
+    if not aimed:
+        raise CommandError(f"{month.item_label(number, ctx.month)}不涉及你下属的支部。")
+    return task, aimed
 
 
 @command("progress", roles=STAFF)  # a branch's 进度 is tasks.progress
 def progress_of_branches(cmd: Command, ctx: Context) -> str:
     """进度 [N]：下属支部本月完成情况（慢的在前），加 N 看第N项"""
-    if cmd.number is not None:
+    if cmd.number is not None or cmd.problem:  # 进度 1,2 is refused, not read as 进度
         return progress_of_task(cmd, ctx)
     today, book = ctx.now.date(), TaskBook(ctx.session, ctx.month, ctx.scope)
     rows = []
@@ -50,14 +62,12 @@ def progress_of_branches(cmd: Command, ctx: Context) -> str:
 
 def progress_of_task(cmd: Command, ctx: Context) -> str:
     """进度 N：第N项在下属各支部的完成情况，未完成的在前"""
-    task = _staff_task(cmd, ctx, "进度 N")
-    book = TaskBook(ctx.session, Month.iso(task.month), ctx.scope)
-    states = [(b, book.state_of(task, b)) for b in ctx.scope if targets(task, b)]
-    if not states:
-        raise CommandError(f"第{task.number}项不涉及你下属的支部。")
+    task, aimed = _staff_task(cmd, ctx, "进度 N")
+    book = TaskBook(ctx.session, Month.iso(task.month), aimed)
+    states = [(b, book.state_of(task, b)) for b in aimed]
     overdue = task.deadline < ctx.now.date()
     counts = {s: sum(1 for _, st in states if st == s) for s in (REPORTED, RETURNED, OPEN)}
-    lines = [f"第{task.number}项「{task.title}」截止{day(task.deadline)}",
+    lines = [f"第{task.number}项「{task.title}」截止{day(task.deadline, ctx.now.date())}",
              f"已上报 {counts[REPORTED]}，被退回 {counts[RETURNED]}，未上报 {counts[OPEN]}"
              + ("（已逾期）" if overdue and counts[OPEN] + counts[RETURNED] else "")]
     order = {OPEN: 0, RETURNED: 1, REPORTED: 2}
@@ -66,18 +76,52 @@ def progress_of_task(cmd: Command, ctx: Context) -> str:
     return fit("\n".join(lines))
 
 
+def chase_branches(session: Session, actor: Actor, task: Task, aimed: list[Organization], now: datetime,
+                   origin: Origin) -> tuple[list[Organization], int]:
+    """Re-remind the branches of `aimed` that have not reported `task`: the
+    one rule for 催办 in chat and on the workbench. (branches chased, rows
+    newly queued) — a second chase the same day queues nothing new."""
+    book = TaskBook(session, Month.iso(task.month), aimed)
+    late = [b for b in aimed if targets(task, b) and book.state_of(task, b) != REPORTED]
+    if not late:
+        return [], 0
+    body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline, now.date())}，本支部尚未上报。"
+            f"\n完成后请回复：完成 {task.number} 说明")
+    today = now.date().isoformat()
+    new = enqueue(session, [to_branch(b, f"chase-{task.id}", today, body) for b in late], now)
+    audit.record(session, now, origin, "chase", f"{Month.iso(task.month).item_label(task.number)} {task.title}",
+                 f"{len(late)} 个支部：{'、'.join(b.code for b in late)}" + ("" if new else "（今天已催办过，未重复发送）"),
+                 actor.member, actor.unit)
+    return late, new
+
+
+def return_branch_report(session: Session, actor: Actor, task: Task, branch: Organization, reason: str,
+                         now: datetime, origin: Origin) -> Report:
+    """Return a branch's current report of `task` for rework and tell its
+    group: the one rule for 退回 in chat and on the workbench. The report it
+    returned; CommandError when there is nothing to return."""
+    reason = REASON.check(reason.strip())
+    if not reason:
+        raise CommandError("请写明退回原因，如：缺少会议照片")
+    report = current_report(session, task, branch)
+    if report is None or state_of(session, task, branch) != REPORTED:
+        raise CommandError(f"{branch.name}还没有上报第{task.number}项，无需退回。")
+    return_report(session, task, branch, reason, now)
+    body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"
+            f"请补充后重新回复：完成 {task.number} 说明")
+    enqueue(session, [to_branch(branch, f"return-{task.id}", now.strftime("%Y%m%d%H%M%S"), body)], now)
+    audit.record(session, now, origin, "return", f"{Month.iso(task.month).item_label(task.number)} {task.title}",
+                 f"{branch.code} {branch.name}：{reason}", actor.member, actor.unit)
+    return report
+
+
 @command("chase", "催办", "chase", roles=STAFF, refusal=cannot("催办（组织部和党委可以）"))
 def chase(cmd: Command, ctx: Context) -> str:
     """催办 N：提醒未上报第N项的支部（每天至多一次）"""
-    task = _staff_task(cmd, ctx, "催办 N")
-    book = TaskBook(ctx.session, Month.iso(task.month), ctx.scope)
-    late = [b for b in ctx.scope if targets(task, b) and book.state_of(task, b) != REPORTED]
+    task, aimed = _staff_task(cmd, ctx, "催办 N")
+    late, new = chase_branches(ctx.session, ctx.actor, task, aimed, ctx.now, Origin(CHAT))
     if not late:
         return f"第{task.number}项「{task.title}」各支部都已上报，无需催办。"
-    body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline)}，本支部尚未上报。"
-            f"\n完成后请回复：完成 {task.number} 说明")
-    today = ctx.now.date().isoformat()
-    new = enqueue(ctx.session, [to_branch(b, f"chase-{task.id}", today, body) for b in late], ctx.now)
     names = "、".join(b.name for b in late)
     already = "" if new else "（今天已催办过，不再重复发送）"
     return fit(f"第{task.number}项已催办 {len(late)} 个支部{already}：{names}")
@@ -86,20 +130,17 @@ def chase(cmd: Command, ctx: Context) -> str:
 @command("return", "退回", "return", roles=(ORG_ADMIN,), refusal=cannot("退回上报（组织部可以）"))
 def return_for_rework(cmd: Command, ctx: Context) -> str:
     """退回 N 支部编码 原因：退回上报，要求重做，如：退回 2 ZB0007 缺少会议照片"""
-    task = _staff_task(cmd, ctx, "退回 N 支部编码 原因，如：退回 2 ZB0007 缺少会议照片")
+    task, aimed = _staff_task(cmd, ctx, "退回 N 支部编码 原因，如：退回 2 ZB0007 缺少会议照片")
     parts = cmd.note.split(maxsplit=1)
     if len(parts) < 2:
         raise CommandError("请写明支部和原因，如：退回 2 ZB0007 缺少会议照片")
     who, reason = parts
+    REASON.check(reason)
     branch = next((b for b in ctx.scope if who in (b.code, b.name)), None)
     if branch is None:
-        raise CommandError(f"没有找到支部“{who}”（请用支部编码，如 ZB0007）。")
-    report = current_report(ctx.session, task, branch)
-    if report is None or state_of(ctx.session, task, branch) != REPORTED:
-        raise CommandError(f"{branch.name}还没有上报第{task.number}项，无需退回。")
-    return_report(ctx.session, task, branch, reason, ctx.now)
-    body = (f"**退回：第{task.number}项「{task.title}」**\n原因：{reason}\n"
-            f"请补充后重新回复：完成 {task.number} 说明")
-    enqueue(ctx.session, [to_branch(branch, f"return-{task.id}", ctx.now.strftime("%Y%m%d%H%M%S"), body)], ctx.now)
+        raise CommandError(f"没有找到支部“{quote(who)}”（请用支部编码，如 ZB0007）。")
+    if branch not in aimed:
+        raise CommandError(f"第{task.number}项不涉及{branch.name}，无需退回。")
+    report = return_branch_report(ctx.session, ctx.actor, task, branch, reason, ctx.now, Origin(CHAT))
     return (f"已退回{branch.name}第{task.number}项（原上报于 {moment(report.received_at)}），"
             f"原因：{reason}。已通知该支部群。")

@@ -2,25 +2,26 @@
 from __future__ import annotations
 
 from handlers.context import REPORTERS, CommandError, Context
-from handlers.parse import Command
+from handlers.limits import NOTE
+from handlers.parse import Command, need_number
 from handlers.registry import cannot, command
-from handlers.render import moment, task_label
-from storage.models import Task
+from handlers.render import moment, quote, task_label, task_ref
+from storage.models import MEETING_KINDS, Task
 from storage.orgs import targets
 from storage.reports import add_report, attach_evidence, current_report, recent_report_by
 from storage.tasks import REPORTED, find_task, state_of, task_by_id
 
 EVIDENCE_KINDS = {"image": "照片", "file": "文件", "video": "视频", "voice": "语音"}
 FOR_THE_BRANCH = cannot("为支部上报（只有书记、副书记和支委可以上报）")
+QUOTED = 100  # characters of a note 更正 shows back: enough to recognise it, and the reply fits
 
 
 def _task_for(cmd: Command, ctx: Context, usage: str) -> Task:
-    if cmd.number is None:
-        raise CommandError(f"用法：{usage}")
+    number = need_number(cmd, usage)
     branch = ctx.actor.branch
     month = ctx.month_named(cmd.month)
-    task = find_task(ctx.session, month, cmd.number)
-    label = month.item_label(cmd.number, None if cmd.month else month)
+    task = find_task(ctx.session, month, number)
+    label = month.item_label(number, None if cmd.month else month)
     if task is None or not targets(task, branch):
         raise CommandError(f"本支部没有{label}任务。发送“任务”查看编号。")
     return task
@@ -30,9 +31,13 @@ def _task_for(cmd: Command, ctx: Context, usage: str) -> Task:
 def done(cmd: Command, ctx: Context) -> str:
     """完成 N [说明]：上报第N项已完成，如：完成 2 已开会，到会9人"""
     task = _task_for(cmd, ctx, "完成 N [说明]，如：完成 2 已开会，到会9人")
+    NOTE.check(cmd.note)
     branch = ctx.actor.branch
     if state_of(ctx.session, task, branch) == REPORTED:
-        raise CommandError(f"{task_label(task, ctx.month)}已上报过。如需修改，请发送：更正 {cmd.rest.split()[0]} 新的说明")
+        raise CommandError(f"{task_label(task, ctx.month)}已上报过。如需修改，请发送：更正 {task_ref(task, ctx.now.date())} 新的说明")
+    from handlers.commands.meetings import for_duty  # here: 帮助 lists 完成 before 会议
+    if task.duty in MEETING_KINDS and (logged := for_duty(task, cmd.note, ctx)) is not None:
+        return logged  # the meeting, logged with its roll, is the report (issue 12)
     add_report(ctx.session, task, branch, ctx.actor.member.id, cmd.note, ctx.now, ctx.inbound_id)
     lines = [f"已记录：{task_label(task, ctx.month)}「{task.title}」", f"上报人 {ctx.actor.member.name}，"
              f"时间 {moment(ctx.now)}"]
@@ -49,23 +54,43 @@ def correct(cmd: Command, ctx: Context) -> str:
     task = _task_for(cmd, ctx, "更正 N 新的说明")
     if not cmd.note:
         raise CommandError(f"请写明更正内容，如：更正 {task.number} 到会人数应为9人")
+    NOTE.check(cmd.note)
     old = current_report(ctx.session, task, ctx.actor.branch)
     if old is None:
         raise CommandError(f"第{task.number}项还没有上报，请用：完成 {task.number} 说明")
     add_report(ctx.session, task, ctx.actor.branch, ctx.actor.member.id, cmd.note, ctx.now,
                ctx.inbound_id, kind="correction")
     return (f"已更正第{task.number}项「{task.title}」。\n原记录（{moment(old.received_at)}）："
-            f"{old.note or '无说明'}\n新记录（{moment(ctx.now)}）：{cmd.note}\n原记录已保留。")
+            f"{quote(old.note, QUOTED) if old.note else '无说明'}\n新记录（{moment(ctx.now)}）："
+            f"{quote(cmd.note, QUOTED)}\n原记录已保留。")
 
 
 def evidence(cmd: Command, ctx: Context) -> str:
     """照片/文件：作为刚上报任务的证明材料"""
-    kind = ctx.inbound.kind
     report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
     if report is None:
         return "收到材料，但10分钟内没有你的上报。请先发送“完成 N 说明”，再发照片或文件。"
-    media_id = ctx.inbound.media_id or ""
-    name = ctx.inbound.file_name or f"{kind}-{media_id[:12]}.{'jpg' if kind == 'image' else 'bin'}"
-    attach_evidence(ctx.session, report, media_id, kind, name, ctx.now)
+    return _attach(ctx, report)
+
+
+def evidence_with(cmd: Command, ctx: Context) -> str:
+    """The photos that came with a command (a smart robot's mixed message,
+    a quoted photo): the evidence of the report it made, if it made one."""
+    if cmd.name in ("done", "correct"):
+        report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
+        if report is not None:
+            return _attach(ctx, report)
+    return "（随消息发来的照片或文件未保存：证明材料请与“完成 N”一起发，或上报后10分钟内单聊发给我。）"
+
+
+def _attach(ctx: Context, report) -> str:
+    media = ctx.inbound.media
+    for i, item in enumerate(media, start=1):
+        reference = item.media_id or ""
+        name = item.file_name or f"{item.kind}-{reference[:12] or f'{ctx.inbound_id}-{i}'}." \
+                                 f"{'jpg' if item.kind == 'image' else 'bin'}"
+        attach_evidence(ctx.session, report, item.media_id, item.kind, name, ctx.now, url=item.url)
     task = task_by_id(ctx.session, report.task_id)
-    return f"已将{EVIDENCE_KINDS.get(kind, '材料')}作为第{task.number}项「{task.title}」的证明材料。"
+    kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
+    what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
+    return f"已将{what}作为第{task.number}项「{task.title}」的证明材料。"

@@ -8,6 +8,7 @@ from handlers.parse import Command, parse_month
 from handlers.registry import command, told
 from handlers.render import day, fit, task_label
 from handlers.render.sheet import render_sheet
+from storage.meetings import mobile_not_checked_in
 from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
 
 STATE_NAMES = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
@@ -23,13 +24,13 @@ def tasks(cmd: Command, ctx: Context) -> str:
     lines = [f"{branch.name} {ctx.month.label}任务："]
     for bt in mine:
         flag = "（已逾期）" if bt.overdue(today) else ""
-        lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline)}｜"
+        lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline, today)}｜"
                      f"{STATE_NAMES[bt.state]}{flag}")
     if not mine:
         lines.append("本月暂无任务。")
     for bt in owed:
         lines.append(f"{task_label(bt.task)} {bt.task.title}｜"
-                     f"截止{day(bt.task.deadline)}｜{STATE_NAMES[bt.state]}")
+                     f"截止{day(bt.task.deadline, today)}｜{STATE_NAMES[bt.state]}")
     lines.append("上报：完成 N 说明")
     return fit("\n".join(lines))
 
@@ -42,7 +43,8 @@ def sheet(cmd: Command, ctx: Context) -> str:
         raise CommandError("用法：提醒单 2027-03（年-月）")
     branch = ctx.actor.branch
     book = TaskBook(ctx.session, month, [branch])
-    text = render_sheet(branch.name, month, book.this_month(branch), book.owed(branch), ctx.now.date())
+    missing = [p.name for p in mobile_not_checked_in(ctx.session, branch.id, month)]
+    text = render_sheet(branch.name, month, book.this_month(branch), book.owed(branch), ctx.now.date(), missing)
     return fit(text.replace("**", ""))
 
 
@@ -56,4 +58,6 @@ def progress(cmd: Command, ctx: Context) -> str:
     today = ctx.now.date()
     lines += [f"{bt.task.number}. {bt.task.title}：{STATE_NAMES[bt.state]}"
               f"{'（已逾期）' if bt.overdue(today) else ''}" for bt in mine if bt.state != REPORTED]
+    from handlers.commands.record import community_lines  # 双报到 service, for a community branch
+    lines += community_lines(ctx)
     return fit("\n".join(lines))

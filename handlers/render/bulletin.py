@@ -57,11 +57,12 @@ def render_bulletin(b: Bulletin, issuer: str) -> str:
 
 def bulletin_sheets(b: Bulletin) -> list[Sheet]:
     """The workbook, in sheet order: branch ranking, committee ranking,
-    mobile members not checked in, zero-point members."""
+    mobile members not checked in, zero-point members. Counts and the rate
+    (a fraction, shown as a percentage by the workbook) stay numbers."""
     return [
         Sheet("支部排名", ("名次", "支部编码", "支部名称", "应完成", "按时完成", "逾期完成", "按时完成率",
                        "逾期未完成任务", "三会一课缺项"),
-              [(i, s.branch.code, s.branch.name, s.due, s.on_time, s.late, f"{s.rate:.0%}",
+              [(i, s.branch.code, s.branch.name, s.due, s.on_time, s.late, s.rate,
                 "；".join(overdue_label(t) for t in s.overdue), _missing(s))
                for i, s in enumerate(b.branches, 1)]),
         Sheet("党委排名", ("名次", "编码", "名称", "应完成", "按时完成"),

@@ -2,7 +2,9 @@
 branch, then per branch one row per report version, meeting and check-in,
 with every mark (逾期上报, 更正, 补记录 …) in the last column, where the
 workbook shows it in red. storage/ledger.py says what happened; this module
-says it in the words an inspector reads."""
+says it in the words an inspector reads. Dates and times stay date and
+datetime values, counts stay numbers: the workbook writes them as real
+dates and numbers (with a format), so a date filter and sorting work."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -15,12 +17,24 @@ SUMMARY_HEADERS = ("支部编码", "支部名称", "应报任务", "已上报", 
                    "会议记录", "其中补记录", "更正次数", "流动党员签到")
 HEADERS = ("类别", "月份", "事项", "日期/截止", "状态", "登记时间（服务器）", "登记人", "说明", "证明材料", "标注")
 STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回"}  # of a task's latest version; otherwise 未上报
-Row = tuple[str, ...]
+Row = tuple[str | date | datetime | int, ...]
+EXCEL_CELL = 32_767  # characters: Excel will not open a workbook with a longer cell
+
+
+def cell(text: str | None) -> str:
+    """Free text as one cell. Chat limits keep new notes far below Excel's
+    limit; one stored before them is cut here, visibly, not left to break
+    the workbook."""
+    text = text or ""
+    if len(text) <= EXCEL_CELL:
+        return text
+    tail = f"……（原文共 {len(text):,} 字，超出 Excel 单元格上限，此处截断）"
+    return text[:EXCEL_CELL - len(tail)] + tail
 
 
 def fmt(moment: datetime | date) -> str:
-    """2027-03-29 09:00 / 2027-03-29 (str() slicing: strftime is 4× slower,
-    and a county-year ledger formats ~150,000 of these)."""
+    """2027-03-29 09:00 / 2027-03-29, inside a sentence (str() slicing:
+    strftime is 4× slower)."""
     return str(moment)[:16]
 
 
@@ -44,7 +58,7 @@ def ledger_rows(ledger: BranchLedger) -> list[Row]:
 
 def _task_rows(rows: list[Row], record: TaskRecord) -> None:
     task = record.task
-    month, deadline = str(task.month), fmt(task.deadline)
+    month, deadline = str(task.month), task.deadline
     label = f"{task.month.item_label(task.number)} {task.title}"
     if not record.versions:
         shown = "逾期未报" if record.overdue else "未上报"
@@ -54,7 +68,7 @@ def _task_rows(rows: list[Row], record: TaskRecord) -> None:
     for i, version in enumerate(record.versions):
         marks = []
         if version.late:
-            marks.append(f"逾期上报（截止 {deadline}）")
+            marks.append(f"逾期上报（截止 {fmt(deadline)}）")
         if version.correction:
             marks.append("更正")
         if version.superseded:
@@ -64,8 +78,8 @@ def _task_rows(rows: list[Row], record: TaskRecord) -> None:
             shown = STATE_NAMES.get(record.state, "未上报")
             if record.state == RETURNED:
                 marks.append(f"退回原因：{record.return_reason}")
-        rows.append(("任务", month, label, deadline, shown, fmt(version.received_at), version.member_name,
-                     version.note, _files(version.evidence) if version.evidence else "", "；".join(marks)))
+        rows.append(("任务", month, label, deadline, shown, version.received_at, version.member_name,
+                     cell(version.note), _files(version.evidence) if version.evidence else "", cell("；".join(marks))))
 
 
 def _files(evidence: tuple[EvidenceFile, ...]) -> str:
@@ -74,13 +88,12 @@ def _files(evidence: tuple[EvidenceFile, ...]) -> str:
 
 
 def _meeting_row(m: MeetingRecord) -> Row:
-    held = str(m.held_on)
-    return ("会议", held[:7], m.kind, held, f"出席 {m.attended}/{m.expected}" if m.attended is not None else "",
-            fmt(m.received_at), m.member_name, m.note, "",
+    return ("会议", str(m.held_on)[:7], m.kind, m.held_on,
+            f"出席 {m.attended}/{m.expected}" if m.attended is not None else "",
+            m.received_at, m.member_name, cell(m.note), "",
             f"补记录（会后 {m.lag_days} 天登记）" if m.backfilled else "")
 
 
 def _checkin_row(c: CheckInRecord) -> Row:
-    day = str(c.day)
-    return ("签到", day[:7], f"流动党员 {c.member_name}（{c.city}）", day, "已签到", fmt(c.received_at),
-            c.member_name, c.note or c.label, "", "")
+    return ("签到", str(c.day)[:7], f"流动党员 {c.member_name}（{c.city}）", c.day, "已签到", c.received_at,
+            c.member_name, cell(c.note or c.label), "", "")

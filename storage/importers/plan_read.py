@@ -10,10 +10,16 @@ from typing import Any
 
 import yaml
 
-from storage.models import CATEGORIES
+from storage.models import CATEGORIES, CHECKIN_DUTY, DUTIES, Task
+from storage.month import FIRST_YEAR, LAST_YEAR, OutOfRange, check_year
 from storage.workdays import last_workday
 
 QUARTER_FIRST_MONTHS = (1, 4, 7, 10)
+# A recurring duty states what fulfils it (`kind: 支委会`, `kind: 签到`); a
+# plan written before `kind` existed gets it for the standard duties' titles.
+KIND_ALIASES = {"签到": CHECKIN_DUTY, "报到": CHECKIN_DUTY}
+STANDARD_DUTIES = {"召开支部委员会会议": "支委会", "召开党小组会": "党小组会", "开展主题党日活动": "主题党日",
+                   "召开支部党员大会": "党员大会", "书记讲党课": "党课", "流动党员每月报到": CHECKIN_DUTY}
 
 
 class PlanError(Exception):
@@ -33,6 +39,7 @@ class TaskSpec:
     evidence: str | None
     note: str | None
     recurring: bool
+    duty: str | None = None  # a meeting kind or CHECKIN_DUTY (storage.models.Task.duty)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,10 @@ def parse_plan(text: str, source: str, branch_codes: set[str] | None = None) -> 
         raise PlanError([f"{source} 第 {line} 行：YAML 格式错误"]) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("year"), int):
         raise PlanError([f"{source}：缺少 year（年份），如 year: 2027"])
+    try:
+        check_year(doc["year"])  # the one range every month and date of 支部通 lies in
+    except OutOfRange:
+        raise PlanError([f"{source}：year（年份）{doc['year']} 不合理，应在 {FIRST_YEAR}–{LAST_YEAR} 之间"]) from None
     problems: list[str] = []
     year, tasks = doc["year"], []
     months = doc.get("months") or {}
@@ -103,6 +114,8 @@ def _title(item: dict) -> str:
     title = str(item.get("title") or "").strip()
     if not title:
         raise ValueError("缺少 title（任务名称）")
+    if len(title) > Task.title.type.length:
+        raise ValueError(f"title（任务名称）太长（{len(title)}字），最多{Task.title.type.length}字")
     return title
 
 
@@ -113,6 +126,8 @@ def _one_off(item: dict, year: int, month: int, codes: set[str] | None) -> TaskS
         raise ValueError(f"截止日期“{deadline}”无效，应为 YYYY-MM-DD")
     if deadline < date(year, month, 1):
         raise ValueError(f"截止日期 {deadline} 早于 {year} 年 {month} 月")
+    if deadline.year > LAST_YEAR:
+        raise ValueError(f"截止日期 {deadline} 不合理，应在 {LAST_YEAR} 年以前")
     kind, values = parse_targets(item.get("targets", "all"), codes)
     return TaskSpec(f"plan:{year}-{month:02d}:{title}", f"{year}-{month:02d}", title,
                     deadline, kind, values, _text(item, "evidence"), _text(item, "note"), False)
@@ -128,10 +143,22 @@ def _recurring(item: dict, year: int, first: int, codes: set[str] | None) -> lis
     else:  # in the quarter's first covered month, due by the quarter's end
         due = [(max(q, first), q + 2) for q in QUARTER_FIRST_MONTHS if q + 2 >= first]
     label = "每月" if every == "month" else "每季度"
+    duty = _duty(item, title)
     return [TaskSpec(f"plan:{year}-{m:02d}:{label}:{title}", f"{year}-{m:02d}", title,
                      last_workday(year, end), kind, values, _text(item, "evidence"),
-                     _text(item, "note"), True)
+                     _text(item, "note"), True, duty)
             for m, end in due]
+
+
+def _duty(item: dict, title: str) -> str | None:
+    """What fulfils a recurring duty: `kind:` (a meeting type, or 签到)."""
+    raw = item.get("kind")
+    if raw is None:
+        return STANDARD_DUTIES.get(title)
+    kind = KIND_ALIASES.get(str(raw).strip(), str(raw).strip())
+    if kind not in DUTIES:
+        raise ValueError(f"kind“{raw}”无效，应为会议类型（{'、'.join(DUTIES[:-1])}）或 签到")
+    return kind
 
 
 def _text(item: dict, key: str) -> str | None:

@@ -2,6 +2,11 @@
 inactive whoever is gone (history is never deleted). Re-importing the same
 roster changes nothing, not even `updated_at`.
 
+A roster that would deactivate more than a share of the active members or
+organisations (default 20 %) is refused before anything is written, unless
+the operator says so: a file holding only the 组织部 row, or one sheet of
+several, would otherwise lock every branch out of the bot at once.
+
 Rows go in with bulk INSERT/UPDATE executemany, so 100,000 members cost
 about as much to write as to read."""
 from __future__ import annotations
@@ -17,7 +22,7 @@ from tqdm import tqdm
 from storage.addresses import org_owner, sync_kinds
 from storage.models import Member, Organization
 from storage.importers.roster_check import check_roster
-from storage.importers.roster_read import read_roster
+from storage.importers.roster_read import RosterError, read_roster
 
 ORG_FIELDS = ("name", "type", "parent_id", "category", "active")
 # Roster columns that are a branch group's addresses, by address kind.
@@ -25,6 +30,11 @@ ADDRESS_COLUMNS = {"wecom_robot": "robot_key", "wecom_appchat": "chat_id"}
 MEMBER_FIELDS = ("name", "wecom_userid", "phone", "org_id", "role", "status", "is_mobile",
                  "inflow_city", "retired", "joined_on", "active")
 PROGRESS_FROM = 20_000  # rows; smaller imports finish before a bar is useful
+MAX_DEACTIVATE_SHARE = 0.2  # the default of config roster.max_deactivate_share
+
+
+class MassDeactivation(RosterError):
+    """The roster would deactivate more than the allowed share; nothing was written."""
 
 
 @dataclass
@@ -40,12 +50,36 @@ class ImportSummary:
                 f"停用 {self.deactivated}，未变 {self.unchanged}")
 
 
-def import_roster(session: Session, path: str | Path, now: datetime) -> dict[str, ImportSummary]:
-    """Read, check, and apply; raises RosterError before writing anything."""
+def import_roster(session: Session, path: str | Path, now: datetime, *,
+                  max_deactivate_share: float = MAX_DEACTIVATE_SHARE,
+                  allow_mass_deactivate: bool = False) -> dict[str, ImportSummary]:
+    """Read, check, and apply; raises RosterError (MassDeactivation for too
+    many leaving) before writing anything."""
     orgs, members = check_roster(read_roster(path))
+    if not allow_mass_deactivate:
+        _refuse_mass_deactivation(session, orgs, members, max_deactivate_share)
     org_summary = _apply_orgs(session, orgs, now)
     member_summary = _apply_members(session, members, now)
     return {"orgs": org_summary, "members": member_summary}
+
+
+def _refuse_mass_deactivation(session: Session, orgs: list[dict], members: list[dict], share: float) -> None:
+    """Count who would be deactivated, the same way _apply does, before writing."""
+    leaving = {}
+    for model, key, records in ((Member, Member.roster_key, members), (Organization, Organization.code, orgs)):
+        active = set(session.scalars(select(key).where(model.active)))
+        gone = len(active - {r[key.key] for r in records})
+        if active and gone > share * len(active):
+            leaving[model] = (gone, len(active))
+    if not leaving:
+        return
+    counts = "、".join(f"{gone:,} {unit}（现有 {active:,} 的 {gone / active:.0%}）"
+                      for model, unit in ((Member, "名党员"), (Organization, "个组织")) if model in leaving
+                      for gone, active in [leaving[model]])
+    raise MassDeactivation([
+        f"这份名册将停用 {counts}，超过允许的 {share:.0%}。请先核对名册是否完整"
+        "（是否漏了工作表或行，或只导出了部分组织）；如果确实要停用这么多，请加 --allow-mass-deactivate "
+        "重新导入：python -m bot import-roster --allow-mass-deactivate 名册文件"])
 
 
 def _apply(session: Session, model, key: str, fields: tuple[str, ...],

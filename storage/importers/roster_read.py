@@ -5,14 +5,20 @@ checks live in roster_check.py.
 
 python-calamine reads .xlsx about 8× faster than openpyxl's read-only mode
 (0.9 s against 7 s for 100,000 rows), which is what keeps a county-sized
-import within seconds."""
+import within seconds. It loads a sheet whole, as one dense rectangle, so
+an .xlsx is measured first (xlsx_size.py) and an absurd one refused by
+name. A CSV is streamed; it may be UTF-8 (with or without the BOM) or GBK,
+which is what Excel on a Chinese Windows saves as "CSV"."""
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
+
+from storage.importers.xlsx_size import SheetTooLarge, check_xlsx
 
 ORG_COLUMNS = {  # english key: xlsx header
     "code": "组织编码", "name": "组织名称", "type": "组织类别",
@@ -27,6 +33,7 @@ MEMBER_COLUMNS = {
 }
 ORG_SHEET, MEMBER_SHEET = "组织", "党员"
 ORG_CSV, MEMBER_CSV = "organizations.csv", "members.csv"
+SAVE_AS = "请在 Excel 中“另存为”，类型选“CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”"
 
 
 class RosterError(Exception):
@@ -107,13 +114,61 @@ def _rows(table: Iterator[list[Any]], columns: dict[str, str], headers_in: str,
 def _read_csv(path: Path, columns: dict[str, str]) -> list[Row]:
     if not path.exists():
         raise RosterError([f"{path}：文件不存在"])
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return _rows(csv.reader(f), columns, "en", path.name)
+    with path.open(encoding=csv_encoding(path), newline="") as f:
+        reader = csv.reader(f)
+        try:
+            return _rows(reader, columns, "en", path.name)
+        except csv.Error as e:  # a field over 128 KB, a stray quote at the end…
+            raise RosterError([f"{path.name} 第 {reader.line_num} 行：不是有效的 CSV（{e}）"]) from None
+
+
+def csv_encoding(path: Path) -> str:
+    """utf-8-sig, utf-8 or gb18030 (GBK's superset), whichever reads the
+    whole file (read in 1 MB pieces); RosterError naming the line otherwise.
+    A UTF-8 file read as GBK by mistake would not pass unnoticed: its 职务
+    and 党员类别 would be nonsense, and every row would be refused."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise RosterError([f"{path.name}：文件是 UTF-16 编码（Excel 的“Unicode 文本”），无法导入。{SAVE_AS}。"])
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ("utf-8-sig",)
+    else:
+        candidates = ("utf-8", "gb18030")
+    first_break = None
+    for encoding in candidates:
+        line = _breaks_at(path, encoding)
+        if line is None:
+            return encoding
+        first_break = first_break or line
+    raise RosterError([f"{path.name} 第 {first_break} 行：有无法识别的字符，文件编码应为 UTF-8 或 GBK。{SAVE_AS}。"])
+
+
+def _breaks_at(path: Path, encoding: str) -> int | None:
+    """The line where `encoding` fails to read the file; None if it reads it all."""
+    decoder, line = codecs.getincrementaldecoder(encoding)(), 1
+    with path.open("rb") as f:
+        while piece := f.read(1 << 20):
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError as e:
+                return line + piece[:max(e.start, 0)].count(b"\n")
+            line += piece.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return line
+    return None
 
 
 def _read_xlsx(path: Path) -> RosterRows:
     from python_calamine import CalamineWorkbook
 
+    if path.suffix.lower() != ".xls":  # .xls is not a zip; its own format caps it at 65,536 × 256
+        try:
+            check_xlsx(str(path), (ORG_SHEET, MEMBER_SHEET))
+        except SheetTooLarge as e:
+            raise RosterError([f"{path.name}：{e}"]) from None
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # calamine raises its own types for broken files

@@ -4,6 +4,7 @@ file here and one line below."""
 from __future__ import annotations
 
 from bot.outbound.channel import Channel
+from bot.outbound.channels.aibot_response import AibotResponse
 from bot.outbound.channels.log import LogFile
 from bot.outbound.channels.wecom_appchat import WeComAppChat
 from bot.outbound.channels.wecom_robot import WeComRobot
@@ -14,4 +15,5 @@ CHANNELS: list[type[Channel]] = [
     WeComAppChat,
     WeComUser,
     LogFile,
+    AibotResponse,  # per message: only rows that name it (a late smart-robot answer)
 ]

@@ -1,0 +1,145 @@
+"""A task: who reported (every version kept), evidence previews (photos
+inline, other files as downloads, sha256 shown), return with a reason,
+chase the rest. Return and chase are the chat commands' own functions
+(handlers/commands/org.py): the same rules, messages, history and audit
+rows as 退回 and 催办."""
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+
+from bot.web.workbench.access import (actor, branch_or_404, gate, now, origin, require, runtime, scope,
+                                      task_or_404)
+from handlers.commands.org import chase_branches, return_branch_report
+from handlers.context import ORG_ADMIN, STAFF, CommandError
+from storage.db import transaction
+from storage.matrix import CODES, OVERDUE, assignments_of, evidence_file, evidence_of, member_names, reports_of
+from storage.month import Month
+from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook
+
+blueprint = Blueprint("wb_tasks", __name__, url_prefix="/dashboard", template_folder="../templates")
+blueprint.before_request(gate)
+TASK_ID = "<int(max=2147483647):task_id>"
+STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报", OVERDUE: "逾期未报"}
+KIND_NAMES = {"done": "上报", "correction": "更正"}
+# Shown inline only when the bytes say so; anything else is a download (no SVG, no HTML).
+IMAGE_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"GIF87a": "image/gif",
+               b"GIF89a": "image/gif"}
+REASON_MAX = 500
+
+
+def _state(task, branch, book, today) -> str:
+    state = book.state_of(task, branch)
+    return OVERDUE if state == OPEN and task.deadline < today else state
+
+
+@blueprint.get(f"/tasks/{TASK_ID}")
+def task(task_id: int):
+    today = now().date()
+    with runtime().sessions() as session:
+        found, aimed = task_or_404(session, task_id)
+        book = TaskBook(session, Month.iso(found.month), aimed)
+        versions = reports_of(session, found.id, [b.id for b in aimed])
+        names = member_names(session, {r.member_id for rs in versions.values() for r in rs})
+        files = evidence_of(session, [rs[-1].id for rs in versions.values()])
+        rows = []
+        for branch in aimed:
+            mine = versions.get(branch.id, [])
+            current = mine[-1] if mine else None
+            rows.append({"branch": branch, "state": _state(found, branch, book, today), "current": current,
+                         "who": names.get(current.member_id, "") if current else "",
+                         "files": len(files.get(current.id, [])) if current else 0, "versions": len(mine)})
+    order = {OVERDUE: 0, RETURNED: 1, OPEN: 2, REPORTED: 3}
+    rows.sort(key=lambda r: (order[r["state"]], r["branch"].code))
+    counts = {s: sum(r["state"] == s for r in rows) for s in STATE_NAMES}
+    return render_template("workbench/task.html", nav="matrix", task=found, month=Month.iso(found.month),
+                           rows=rows, counts=counts, names=STATE_NAMES, codes=CODES, today=today,
+                           may_chase=actor().kind in STAFF, may_return=actor().kind == ORG_ADMIN)
+
+
+@blueprint.get(f"/tasks/{TASK_ID}/<code>")
+def report(task_id: int, code: str):
+    today = now().date()
+    with runtime().sessions() as session:
+        found, aimed = task_or_404(session, task_id)
+        branch = branch_or_404(session, code)
+        if branch not in aimed:
+            abort(404)
+        book = TaskBook(session, Month.iso(found.month), [branch])
+        versions = reports_of(session, found.id, [branch.id]).get(branch.id, [])
+        names = member_names(session, {r.member_id for r in versions})
+        files = evidence_of(session, [r.id for r in versions])
+        state = _state(found, branch, book, today)
+        assignment = assignments_of(session, found.id).get(branch.id)
+        reason = assignment.return_reason if assignment is not None and state == RETURNED else None
+    return render_template("workbench/report.html", nav="matrix", task=found, month=Month.iso(found.month),
+                           branch=branch, state=state, reason=reason, versions=versions, names=names, files=files,
+                           state_names=STATE_NAMES, kinds=KIND_NAMES, today=today,
+                           may_return=actor().kind == ORG_ADMIN and state == REPORTED, reason_max=REASON_MAX)
+
+
+@blueprint.post(f"/tasks/{TASK_ID}/<code>/return")
+def return_report(task_id: int, code: str):
+    require(ORG_ADMIN)
+    reason = (request.form.get("reason") or "").strip()
+    who, when = actor(), now()
+    back = url_for("wb_tasks.report", task_id=task_id, code=code)
+    if not reason:
+        flash("请写明退回原因。", "error")
+        return redirect(back)
+    if len(reason) > REASON_MAX:
+        flash(f"退回原因最多 {REASON_MAX} 字。", "error")
+        return redirect(back)
+    try:
+        with transaction(runtime().sessions) as session:
+            found, aimed = task_or_404(session, task_id)
+            branch = branch_or_404(session, code)
+            if branch not in aimed:
+                abort(404)
+            return_branch_report(session, who, found, branch, reason, when, origin())
+        flash(f"已退回{branch.name}的上报，原因：{reason}。已通知该支部群。", "ok")
+    except CommandError as e:
+        flash(str(e), "error")
+    return redirect(back)
+
+
+@blueprint.post(f"/tasks/{TASK_ID}/chase")
+def chase(task_id: int):
+    require(*STAFF)
+    who, when = actor(), now()
+    with transaction(runtime().sessions) as session:
+        found, aimed = task_or_404(session, task_id)
+        late, new = chase_branches(session, who, found, aimed, when, origin())
+    if not late:
+        flash("各支部都已上报，无需催办。", "ok")
+    elif new:
+        flash(f"已催办 {len(late)} 个支部：{'、'.join(b.name for b in late[:10])}{'等' if len(late) > 10 else ''}。", "ok")
+    else:
+        flash(f"今天已催办过这 {len(late)} 个支部，不再重复发送。", "warn")
+    return redirect(url_for("wb_tasks.task", task_id=task_id))
+
+
+@blueprint.get("/evidence/<int(max=2147483647):evidence_id>")
+def evidence(evidence_id: int):
+    with runtime().sessions() as session:
+        found = evidence_file(session, evidence_id)
+        if found is None or found[1] not in {b.id for b in scope(session)}:
+            abort(404)
+    row = found[0]
+    if not row.path:
+        abort(404)
+    folder = Path(runtime().config["server.media_dir"]).resolve()
+    path = Path(row.path).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        abort(404)
+    with path.open("rb") as f:
+        head = f.read(8)
+    image = next((kind for magic, kind in IMAGE_MAGIC.items() if head.startswith(magic)), None)
+    if image and request.args.get("download") != "1":
+        return send_file(path, mimetype=image, max_age=0)
+    guessed = mimetypes.guess_type(row.file_name)[0] or "application/octet-stream"
+    safe = guessed if guessed.startswith(("application/pdf", "application/vnd", "application/msword")) \
+        else "application/octet-stream"
+    return send_file(path, mimetype=safe, as_attachment=True, download_name=row.file_name, max_age=0)

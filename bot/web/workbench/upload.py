@@ -1,0 +1,94 @@
+"""导入: a roster (.xlsx, sheets 组织 and 党员) or a yearly plan (.yaml),
+checked exactly as `import-roster` / `import-plan` check them — every bad
+row named with its sheet, row and reason — and written in one transaction:
+a file with any problem writes nothing. The org department's only (the
+roster defines who may do what); every attempt is in the audit log."""
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, render_template, request
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import RadioField
+
+from bot.web.safety import MAX_UPLOAD
+from bot.web.workbench.access import actor, gate, now, origin, require, runtime
+from handlers.context import ORG_ADMIN
+from storage import audit
+from storage.db import transaction
+from storage.importers.plan_import import import_plan
+from storage.importers.plan_read import PlanError
+from storage.importers.roster_import import import_roster
+from storage.importers.roster_read import RosterError
+
+blueprint = Blueprint("wb_upload", __name__, url_prefix="/dashboard", template_folder="../templates")
+
+
+@blueprint.before_request
+def _upload_cap() -> None:
+    """Before the gate reads the form (its CSRF token): this route takes files up to MAX_UPLOAD."""
+    if request.endpoint == "wb_upload.upload":
+        request.max_content_length = MAX_UPLOAD
+
+
+blueprint.before_request(gate)
+KINDS = {"roster": ("名册", (".xlsx",)), "plan": ("年度计划", (".yaml", ".yml"))}
+
+
+class UploadForm(FlaskForm):
+    kind = RadioField("导入", choices=[("roster", "党员名册（.xlsx，工作表“组织”和“党员”）"),
+                                     ("plan", "年度重点工作计划（.yaml）")], default="roster")
+    file = FileField("文件", validators=[FileRequired("请选择要导入的文件")])
+
+
+def safe_name(name: str) -> str:
+    """The uploaded file's own name (errors quote it), without any path."""
+    base = re.sub(r"[\\/\x00-\x1f]", "_", Path(name or "").name).strip(". ")[:80]
+    return base or "upload"
+
+
+@blueprint.route("/upload", methods=["GET", "POST"])
+def upload():
+    require(ORG_ADMIN)
+    form = UploadForm()
+    problems, summary, status = [], None, 200
+    if form.is_submitted():
+        if not form.validate():
+            problems, status = [e for errors in form.errors.values() for e in errors], 400
+        else:
+            problems, summary = _import(form)
+            status = 400 if problems else 200
+    return render_template("workbench/upload.html", nav="upload", form=form, problems=problems, summary=summary,
+                           max_mb=MAX_UPLOAD // (1024 * 1024)), status
+
+
+def _import(form: UploadForm) -> tuple[list[str], str | None]:
+    kind = form.kind.data if form.kind.data in KINDS else "roster"
+    label, suffixes = KINDS[kind]
+    upload = form.file.data
+    name = safe_name(upload.filename)
+    who, when = actor(), now()
+    if not name.lower().endswith(suffixes):
+        problems = [f"{name}：{label}应为 {' 或 '.join(suffixes)} 文件"]
+    else:
+        with tempfile.TemporaryDirectory(prefix="zhibu-upload-") as tmp:
+            path = Path(tmp) / name
+            upload.save(str(path))
+            try:
+                with transaction(runtime().sessions) as session:  # one transaction: a problem rolls all back
+                    if kind == "roster":
+                        result = import_roster(session, path, when)
+                        summary = f"组织：{result['orgs']}；党员：{result['members']}"
+                    else:
+                        summary = f"任务：{import_plan(session, path, when)}"
+                    audit.record(session, when, origin(), f"upload-{kind}", name, summary, who.member, who.unit)
+                return [], summary
+            except (RosterError, PlanError) as e:
+                problems = list(e.problems)
+    with transaction(runtime().sessions) as session:
+        audit.record(session, when, origin(), "upload-refused", name, f"{label}：{len(problems)} 处问题，未导入",
+                     who.member, who.unit)
+    return problems, None

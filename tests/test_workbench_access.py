@@ -1,0 +1,87 @@
+"""Every workbench route's access rules, as a table: each role (org
+department, committee, branch secretary), signed out (→ the sign-in page,
+before anything is read), another subtree's branch or task (→ 404, as if
+it did not exist), a role's missing right (→ 403). A route added without
+a row here fails the last test."""
+import pytest
+
+from storage.db import transaction
+from storage.outbox import Message, enqueue
+from tests.workbench import Client, accounts, app  # noqa: F401
+
+ORG, COMMITTEE, SECRETARY = "s7001", "s7004", "u700001"   # 县直机关工委 (DW01) holds ZB0001, not ZB0004
+# (method, url, rule): {who: status}
+TABLE = [
+    ("GET", "/dashboard/", "/dashboard/", (200, 200, 200)),
+    ("GET", "/dashboard/matrix", "/dashboard/matrix", (200, 200, 200)),
+    ("GET", "/dashboard/tasks/1", "/dashboard/tasks/<int(max=2147483647):task_id>", (200, 200, 200)),
+    ("GET", "/dashboard/tasks/99999", None, (404, 404, 404)),
+    ("GET", "/dashboard/tasks/1/ZB0001", "/dashboard/tasks/<int(max=2147483647):task_id>/<code>", (200, 200, 200)),
+    ("GET", "/dashboard/tasks/1/ZB0004", None, (200, 404, 404)),
+    ("POST", "/dashboard/tasks/1/chase", "/dashboard/tasks/<int(max=2147483647):task_id>/chase", (302, 302, 403)),
+    ("POST", "/dashboard/tasks/1/ZB0001/return", "/dashboard/tasks/<int(max=2147483647):task_id>/<code>/return",
+     (302, 403, 403)),
+    ("POST", "/dashboard/tasks/1/ZB0004/return", None, (302, 403, 403)),
+    ("GET", "/dashboard/evidence/1", "/dashboard/evidence/<int(max=2147483647):evidence_id>", (404, 404, 404)),
+    ("GET", "/dashboard/branches/ZB0001", "/dashboard/branches/<code>", (200, 200, 200)),
+    ("GET", "/dashboard/branches/ZB0004", None, (200, 404, 404)),
+    ("GET", "/dashboard/branches/NOPE", None, (404, 404, 404)),
+    ("GET", "/dashboard/publish", "/dashboard/publish", (200, 200, 403)),
+    ("POST", "/dashboard/publish", None, (400, 400, 403)),
+    ("GET", "/dashboard/upload", "/dashboard/upload", (200, 403, 403)),
+    ("POST", "/dashboard/upload", None, (400, 403, 403)),
+    ("GET", "/dashboard/downloads", "/dashboard/downloads", (200, 200, 200)),
+    ("GET", "/dashboard/ledger.xlsx", "/dashboard/ledger.xlsx", (200, 200, 200)),
+    ("GET", "/dashboard/ledger.xlsx?branch=ZB0004", None, (200, 404, 404)),
+    ("GET", "/dashboard/bulletin", "/dashboard/bulletin", (200, 200, 403)),
+    ("GET", "/dashboard/bulletin.xlsx", "/dashboard/bulletin.xlsx", (200, 200, 403)),
+    ("GET", "/dashboard/audit", "/dashboard/audit", (200, 403, 403)),
+    ("POST", "/dashboard/deliveries/{inside}/retry", "/dashboard/deliveries/<int(max=2147483647):delivery_id>/retry",
+     (302, 302, 403)),
+    ("POST", "/dashboard/deliveries/{outside}/retry", None, (302, 404, 403)),
+]
+NOT_GATED = {"/dashboard/login", "/dashboard/logout", "/dashboard/login/wecom", "/dashboard/login/wecom/return",
+             "/dashboard/static/<path:filename>"}
+
+
+@pytest.fixture
+def deliveries(accounts):
+    """A failed delivery inside DW01 (ZB0001) and one outside (ZB0004)."""
+    now = accounts.clock.now()
+    with transaction(accounts.sessions) as s:
+        enqueue(s, [Message("org:ZB0001", "chase-1", "x", "催办"), Message("org:ZB0004", "chase-1", "x", "催办")], now)
+        s.execute(__import__("sqlalchemy").text("UPDATE deliveries SET state = 'failed', last_error = '93000'"))
+    return {"inside": 1, "outside": 2}
+
+
+@pytest.fixture
+def clients(app):
+    return {who: Client(app, who) for who in (ORG, COMMITTEE, SECRETARY)}
+
+
+@pytest.mark.parametrize("method, url, rule, expected", TABLE, ids=[f"{m} {u}" for m, u, _, _ in TABLE])
+def test_each_role_gets_what_its_row_says(clients, deliveries, method, url, rule, expected):
+    url = url.format(**deliveries)
+    for who, status in zip((ORG, COMMITTEE, SECRETARY), expected):
+        client = clients[who]
+        response = client.post(url, {}) if method == "POST" else client.get(url)
+        assert response.status_code == status, (who, url, response.get_data(as_text=True)[:200])
+
+
+@pytest.mark.parametrize("method, url, rule, expected", TABLE, ids=[f"{m} {u}" for m, u, _, _ in TABLE])
+def test_signed_out_every_route_leads_to_the_sign_in_page(app, deliveries, method, url, rule, expected):
+    client = app.test_client()
+    url = url.format(**deliveries)
+    response = client.open(url, method=method, data={})  # no CSRF token either: the sign-in is checked first
+    assert response.status_code == 302 and response.headers["Location"].startswith("/dashboard/login")
+
+
+def test_every_workbench_route_has_a_row(app):
+    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/dashboard")}
+    assert rules - NOT_GATED == {rule for _, _, rule, _ in TABLE if rule}
+
+
+def test_an_id_no_database_could_hold_is_a_404_for_everyone(app, clients):
+    for client in (app.test_client(), clients[ORG].http):  # not routed at all: nothing to sign in for
+        assert client.get("/dashboard/tasks/99999999999").status_code == 404
+        assert client.get("/dashboard/evidence/-1").status_code == 404
