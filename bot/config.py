@@ -221,6 +221,7 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "radar.study_days": (6, _positive),
     "radar.volunteer_hours": (8, _positive),
     "radar.no_meeting": (100, _int),
+    "log.json": (False, _bool),
 }
 
 

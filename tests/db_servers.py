@@ -43,13 +43,16 @@ class PostgresServer:
             cmd = ("runuser", "-u", "postgres", "--", *cmd)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> str:
+    def start(self, *settings: str) -> str:
+        """`settings`: extra `name=value` server settings (they win over the
+        defaults here, e.g. "fsync=on" for a benchmark)."""
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
         data = os.path.join(self.dir, "data")
         self._run(self.initdb, "-D", data, "-U", "zhibu", "--auth=trust", "-E", "UTF8",
                   "--locale=C.UTF-8")
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        opts += "".join(f" -c {setting}" for setting in settings)
         self._run(self.pg_ctl, "-D", data, "-o", opts, "-w", "-l", os.path.join(self.dir, "log"), "start")
         time.sleep(0.2)
         return f"postgresql+psycopg://zhibu@127.0.0.1:{self.port}/postgres"

@@ -10,11 +10,11 @@ and nobody reads a half-initialised module, whichever is imported first.
 from __future__ import annotations
 
 import functools
-import logging
 
 import click
 
 from bot.config import load_config
+from bot.logs import setup_logging
 from bot.runtime import Runtime
 from storage.db import upgrade
 from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange
@@ -25,7 +25,9 @@ from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange
                   "(WeCom bot for the monthly task loop of Party branches)")
 @click.option("-c", "--config", metavar="FILE",
               help="配置文件 config file (默认 default: $ZHIBU_CONFIG 或 ./config.yaml)")
-def cli(config: str | None) -> None:
+@click.option("--log-json", is_flag=True,
+              help="日志输出为 JSON 行 log as JSON lines (also config log.json)")
+def cli(config: str | None, log_json: bool) -> None:
     """The runtime is not built here but by the command, once click has read
     the whole command line (see `runtime`)."""
 
@@ -36,11 +38,9 @@ def runtime() -> Runtime:
     built from the config the first time a command asks for it."""
     root = click.get_current_context().find_root()
     if root.obj is None:
-        config = load_config(root.params.get("config"))
-        logging.basicConfig(level=config["log.level"],
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for chatty in ("alembic", "apscheduler"):  # their INFO is noise for operators
-            logging.getLogger(chatty).setLevel(logging.WARNING)
+        config = load_config(root.params.get("config"),
+                             overrides={"log.json": True} if root.params.get("log_json") else None)
+        setup_logging(config["log.level"], config["log.json"])  # one line per event (bot/logs.py)
         root.obj = Runtime.from_config(config)
     return root.obj
 

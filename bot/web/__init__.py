@@ -13,6 +13,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     runtime = runtime or Runtime.from_config(config or load_config())
     app = Flask(__name__, static_folder=None)  # the workbench serves its own files under /dashboard/static
     from bot.web import aibot, callback, health, metrics, safety, workbench
+    from bot.web.request_id import RequestIds
+    app.wsgi_app = RequestIds(app.wsgi_app)  # a request id in every log line and in X-Request-Id
     safety.install(app)  # body cap, plain-text errors, security headers: every route
     app.extensions["zhibu"] = runtime
     app.extensions["zhibu.app_crypto"] = callback.app_crypto(runtime.config)

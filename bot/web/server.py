@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 from bot.runtime import Runtime
 from bot.web.safety import MAX_BODY, MAX_UPLOAD
@@ -42,6 +43,17 @@ class _Gunicorn(BaseApplication):
         return create_app(runtime=self.runtime)
 
 
+class _GunicornLog(GunicornLogger):
+    """gunicorn's own lines (a worker booted, timed out, died) through our
+    root handler: one format, one line per event, for the whole log."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers[:]:
+            self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
+
+
 def start_scheduler(runtime: Runtime) -> subprocess.Popen | None:
     """The scheduler in its own process (never one per web worker)."""
     if not runtime.config["scheduler.enabled"]:
@@ -49,6 +61,8 @@ def start_scheduler(runtime: Runtime) -> subprocess.Popen | None:
     args = [sys.executable, "-m", "bot"]
     if Path(runtime.config.source).is_file():
         args += ["-c", runtime.config.source]
+    if runtime.config["log.json"]:  # set by the flag, which the child would not see
+        args += ["--log-json"]
     return subprocess.Popen([*args, "scheduler"], cwd=ROOT)
 
 
@@ -67,7 +81,7 @@ def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
                # keep-alive: a browser's next page reuses its connection; an idle one goes after 5 s
                "keepalive": 5,
                # a worker whose main loop stops (not a busy thread) is restarted after 30 s
-               "timeout": 30, "graceful_timeout": 10, "accesslog": None,
+               "timeout": 30, "graceful_timeout": 10, "accesslog": None, "logger_class": _GunicornLog,
                "preload_app": False, "loglevel": "warning", "child_exit": _worker_exited}
     scheduler = start_scheduler(runtime)
     try:
