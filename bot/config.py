@@ -209,7 +209,6 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # members or organisations, unless --allow-mass-deactivate is given.
     "roster.max_deactivate_share": (0.2, _share),
     "log.level": ("INFO", str),
-    "log.json": (False, _bool),
     # Points (积分, issue 12), from the records: storage/points.py.
     "points.meeting": (2, _int),
     "points.theme_day": (2, _int),
@@ -222,6 +221,7 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "radar.study_days": (6, _positive),
     "radar.volunteer_hours": (8, _positive),
     "radar.no_meeting": (100, _int),
+    "log.json": (False, _bool),
 }
 
 

@@ -42,8 +42,14 @@ def test_serve_runs_gunicorn_and_healthz_reports_the_schema(tmp_path):
             except OSError:
                 time.sleep(0.1)
         assert status == 200 and body["ok"] and body["schema"] == newest_migration()
-        workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
-        assert len(workers) == 2  # gunicorn's master with its two workers
+        # gunicorn's master with its two workers (the second may still be forking
+        # when the first has answered: wait for it, on a loaded machine too)
+        for _ in range(100):
+            workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+            if len(workers) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(workers) == 2
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -60,32 +60,32 @@ def ledger():
         branches = [branch_or_404(session, code)] if code else scope(session)
         ledgers = build_ledgers(session, branches, first, last, today)
     title = branches[0].name if code else who.unit.name
-    data = _workbook(lambda lg, path: write_ledger(lg, path, f"{title} 台账 {first} 至 {last}"), ledgers)
+    data = _workbook(lambda lg, path: write_ledger(lg, path, f"{title} 台账 {first} 至 {last}", now()), ledgers)
     _exported("台账", f"{title}（{len(branches)} 个支部）{first} 至 {last}")
     name = f"台账-{code + '-' if code else ''}{first}-{last}.xlsx"
     return send_file(io.BytesIO(data), as_attachment=True, download_name=name, mimetype=XLSX)
 
 
-@blueprint.get("/bulletin")
-def bulletin():
+def _bulletin():
+    """(who asks, the month, the bulletin of their branches): staff only."""
     require(*STAFF)
     today = now().date()
     month = month_arg("month", Month.of(today))
     who = actor()
     with runtime().sessions() as session:
-        built = build_bulletin(session, scope(session), month, today)
+        return who, month, build_bulletin(session, scope(session), month, today)
+
+
+@blueprint.get("/bulletin")
+def bulletin():
+    who, month, built = _bulletin()
     _exported("通报", f"{who.unit.name} {month.label}（文本）")
     return plain(render_bulletin(built, who.unit.name))
 
 
 @blueprint.get("/bulletin.xlsx")
 def bulletin_workbook():
-    require(*STAFF)
-    today = now().date()
-    month = month_arg("month", Month.of(today))
-    who = actor()
-    with runtime().sessions() as session:
-        built = build_bulletin(session, scope(session), month, today)
-    data = _workbook(write_bulletin, built)
+    who, month, built = _bulletin()
+    data = _workbook(lambda b, path: write_bulletin(b, path, now()), built)
     _exported("通报", f"{who.unit.name} {month.label}（Excel）")
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"通报-{month}.xlsx", mimetype=XLSX)
