@@ -11,10 +11,11 @@ runs in its own process, which reports its time and peak RSS:
    and the other members by COPY (the importer's rows, field for field);
 2. a year of activity (the model is printed), committee by committee, by
    COPY; after 1, 5, 10, 25 and 50 committees, the ledger of one committee
-   (1,000 branches × 12 months, as `ledger -o` writes it) — to show that it
-   grows with the province, not with the committee — and what the
-   dashboard's overview reads for that committee, each until the line
-   through its points says the next one would pass the memory cap;
+   (1,000 branches × 12 months, as `ledger -o` writes it) and the
+   workbench's overview and task matrix as that committee's staff member
+   gets them (whole pages, signed in) — to show how each grows with the
+   province rather than with the committee — each until the line through
+   its points says the next one would pass the memory cap;
 3. the monthly push for every branch: December's sheets (the year's task
    states read) rendered and queued, then March's rendered, queued
    (bot/schedule/pushes/monthly_sheet.py + storage.outbox.enqueue) and sent
@@ -29,8 +30,6 @@ Sheets measured in step 3 are queued under the purpose "bench-monthly-
 sheet", so they never collide with the year of history already in the
 outbox; the rows are the same size.
 
-The workbench's task matrix (issue 15 names it) is not on main yet, so it
-is not measured here.
 
     .venv/bin/python bench/province_bench.py                 # ≈ 15-20 minutes, < 2 GB per process
     .venv/bin/python bench/province_bench.py --branches 5000 --committees 5 --import-sizes 20000,50000
@@ -45,6 +44,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,6 +65,7 @@ YEAR = 2027
 PG_SETTINGS = ("fsync=on", "shared_buffers=256MB", "max_wal_size=4GB")
 PROVINCE_BRANCHES, PROVINCE_MEMBERS = 200_000, 4_000_000
 BENCH_PURPOSE = "bench-monthly-sheet"
+STAFF, PASSWORD = "s0101", "bench-password-1"  # the first committee's 干事, who opens the workbench
 
 
 # ---------------------------------------------------------------- children
@@ -135,12 +136,12 @@ def child_fill(a: dict) -> dict:
     from sqlalchemy import func, select
     from bot.schedule.pushes import monthly_sheet
     from storage.db import session_factory
-    from storage.models import (Assignment, CheckIn, Delivery, Evidence, InboundMessage, Meeting,
+    from storage.models import (Assignment, Attendance, CheckIn, Delivery, Evidence, InboundMessage, Meeting,
                                 Member, Organization, Report, Task)
     from storage.orgs import targets
     engine = _engine(a["url"])
     sessions = session_factory(engine)
-    tables = (InboundMessage, Report, Evidence, Assignment, Meeting, CheckIn, Delivery)
+    tables = (InboundMessage, Report, Evidence, Assignment, Meeting, Attendance, CheckIn, Delivery)
     with sessions() as s:
         next_id = {t.__tablename__: (s.scalar(select(func.max(t.id))) or 0) + 1 for t in tables}
         tasks = s.execute(select(Task.__table__).where(Task.month.like(f"{YEAR}-%"))
@@ -173,13 +174,16 @@ def child_fill(a: dict) -> dict:
                 secretary = dict(s.execute(select(Member.org_id, Member.id)
                                            .where(Member.org_id.in_(ids), Member.role == "书记")).all())
                 mobiles: dict[int, list] = {}
-                for m in s.execute(select(Member.id, Member.org_id, Member.wecom_userid)
-                                   .where(Member.org_id.in_(ids), Member.is_mobile)):
-                    mobiles.setdefault(m.org_id, []).append(m)
+                people: dict[int, list[int]] = {}
+                for m in s.execute(select(Member.id, Member.org_id, Member.wecom_userid, Member.is_mobile)
+                                   .where(Member.org_id.in_(ids))):
+                    people.setdefault(m.org_id, []).append(m.id)
+                    if m.is_mobile:
+                        mobiles.setdefault(m.org_id, []).append(m)
             for start in range(0, len(branches), 250):
                 rows = {name: [] for name in next_id}
                 for b in branches[start:start + 250]:
-                    _branch_year(b, tasks, secretary[b.id], mobiles.get(b.id, []), next_id, rows,
+                    _branch_year(b, tasks, secretary[b.id], people[b.id], mobiles.get(b.id, []), next_id, rows,
                                  bodies, rep_of, targets)
                 with pg.cursor() as cur:
                     for table in tables:
@@ -202,7 +206,7 @@ def child_fill(a: dict) -> dict:
     return {"rows": counts, "seconds": time.perf_counter() - t0}
 
 
-def _branch_year(b, tasks, secretary: int, mobiles: list, next_id: dict, rows: dict, bodies: dict,
+def _branch_year(b, tasks, secretary: int, people: list[int], mobiles: list, next_id: dict, rows: dict, bodies: dict,
                  rep_of: dict, targets) -> None:
     rng = random.Random(b.id)
 
@@ -233,13 +237,14 @@ def _branch_year(b, tasks, secretary: int, mobiles: list, next_id: dict, rows: d
         report = {"id": new_id("reports"), "task_id": t.id, "branch_id": b.id, "member_id": secretary,
                   "kind": "done", "note": note, "superseded_by": None,
                   "inbound_id": inbound(user, "text", f"完成 {t.number} {note}", at), "received_at": at}
+        current = report
         if rng.random() < CORRECTED:
             fix_at = at + timedelta(days=1)
             fix = {**report, "id": new_id("reports"), "kind": "correction", "note": "更正：到会党员8人",
                    "inbound_id": inbound(user, "text", f"更正 {t.number} 更正：到会党员8人", fix_at),
                    "received_at": fix_at}
             rows["reports"].append(fix)
-            report["superseded_by"] = fix["id"]
+            report["superseded_by"], current = fix["id"], fix
         rows["reports"].append(report)
         if report["id"] % EVIDENCE_EVERY == 0:
             media, sent_at = f"3{report['id']:020d}abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", at + timedelta(minutes=2)
@@ -249,19 +254,29 @@ def _branch_year(b, tasks, secretary: int, mobiles: list, next_id: dict, rows: d
                 "file_name": f"{b.code}-{t.number}.jpg", "sha256": "ab" * 32,
                 "path": f"data/media/{YEAR}/{b.code}/{report['id']}.jpg", "size": 1_800_000,
                 "last_error": None, "received_at": sent_at})
-        rows["assignments"].append({"id": new_id("assignments"), "task_id": t.id, "branch_id": b.id,
-                                    "state": "reported", "return_reason": None, "received_at": at,
-                                    "updated_at": at})
+        rows["assignments"].append({  # with the cell's sums storage/reports.py keeps (the matrix reads them)
+            "id": new_id("assignments"), "task_id": t.id, "branch_id": b.id, "state": "reported",
+            "return_reason": None, "reported_at": current["received_at"], "first_reported_at": at,
+            "note": current["note"][:60], "evidence_count": int(report["id"] % EVIDENCE_EVERY == 0),
+            "corrections": int(current is not report), "submissions": 1, "received_at": at,
+            "updated_at": current["received_at"]})
     for month in range(1, 13):
-        kinds = ["支委会", "党小组会", "主题党日"] + (["支部党员大会", "党课"] if month % 3 == 0 else [])
+        kinds = ["支委会", "党小组会", "主题党日"] + (["党员大会", "党课"] if month % 3 == 0 else [])
         for kind in kinds:
             held = date(YEAR, month, rng.randint(1, 28))
             at = datetime.combine(held, datetime.min.time()) + timedelta(days=rng.choice([0, 0, 1, 9]), hours=20)
-            text = f"会议 {kind} {held} 出席 7/9 按计划召开"
+            roll = people if kind in ("主题党日", "党员大会") else [secretary] if kind == "支委会" else []
+            absent = {p for p in roll if rng.random() < 0.1}
+            text = f"会议 {kind} {held} 出席 {len(roll) - len(absent)}/{len(roll)} 按计划召开"
             inbound(user, "text", text, at)
-            rows["meetings"].append({"id": new_id("meetings"), "branch_id": b.id, "kind": kind, "held_on": held,
-                                     "attended": 7, "expected": 9, "note": "按计划召开", "member_id": secretary,
+            meeting = new_id("meetings")
+            rows["meetings"].append({"id": meeting, "branch_id": b.id, "kind": kind, "held_on": held,
+                                     "attended": len(roll) - len(absent) if roll else 7,
+                                     "expected": len(roll) or 9, "note": "按计划召开", "member_id": secretary,
                                      "received_at": at})
+            for person in roll:  # the roll (storage/meetings.py roll_of): everyone, or the committee
+                rows["attendance"].append({"id": new_id("attendance"), "meeting_id": meeting, "member_id": person,
+                                           "status": "absent" if person in absent else "present"})
         for m in mobiles:
             day = date(YEAR, month, rng.randint(1, 25))
             at = datetime.combine(day, datetime.min.time()) + timedelta(hours=rng.randint(8, 21))
@@ -314,25 +329,31 @@ def child_ledger(a: dict) -> dict:
             "mb": Path(a["path"]).stat().st_size / 1e6}
 
 
-def child_overview(a: dict) -> dict:
-    """What the dashboard's overview reads for a committee's staff
-    (the workbench overview: branches_under + TaskBook of the month)."""
-    from sqlalchemy import select
-    from storage.db import session_factory
-    from storage.models import Organization
-    from storage.month import Month
-    from storage.orgs import branches_under
-    from storage.tasks import TaskBook
-    sessions = session_factory(_engine(a["url"]))
-    t0 = time.perf_counter()
-    with sessions() as s:
-        committee = s.scalar(select(Organization).where(Organization.code == a["committee"]))
-        branches = branches_under(s, committee)
-        book = TaskBook(s, Month(YEAR, 12), branches)
-        mine = {b.id for b in branches}
-        open_tasks = sum(len(book.this_month(b)) for b in branches)
-    return {"branches": len(branches), "seconds": time.perf_counter() - t0, "states": len(book.states),
-            "states_of_committee": sum(1 for _, branch in book.states if branch in mine), "open": open_tasks}
+def child_page(a: dict) -> dict:
+    """One workbench page as the committee's staff member gets it (signed in
+    through the real form): the first view, then a second (templates warm)."""
+    from zoneinfo import ZoneInfo
+    from bot.clock import FrozenClock
+    from bot.config import load_config
+    from bot.runtime import Runtime
+    from bot.web import create_app
+    from bot.web.workbench.passwords import hash_password
+    from storage.accounts import holder_by_userid, open_account
+    from storage.db import transaction
+    from tests.workbench import Client
+    config = load_config(environ={}, use_file=False, overrides={"database.url": a["url"], "log.level": "WARNING"})
+    runtime = Runtime.from_config(config, FrozenClock(datetime(YEAR, 12, 20, 10, 17), ZoneInfo("Asia/Shanghai")))
+    with transaction(runtime.sessions) as s:
+        member, _unit, _account = holder_by_userid(s, STAFF)
+        open_account(s, member, hash_password(PASSWORD), NOW)
+    client = Client(create_app(runtime=runtime), STAFF, PASSWORD)
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        page = client.get(a["path"])
+        times.append(time.perf_counter() - t0)
+        assert page.status_code == 200, (page.status_code, page.get_data(as_text=True)[:300])
+    return {"first_seconds": times[0], "seconds": times[1], "kb": len(page.get_data()) / 1024}
 
 
 def child_push(a: dict) -> dict:
@@ -373,7 +394,7 @@ def child_base(a: dict) -> dict:
 
 
 CHILDREN = {"base": child_base, "import": child_import, "load": child_load, "fill": child_fill, "ledger": child_ledger,
-            "overview": child_overview,
+            "page": child_page,
             "push": child_push}
 
 
@@ -390,12 +411,16 @@ class Capped(Exception):
     """A child passed the memory cap and was killed."""
 
 
+RUNNING: list[subprocess.Popen] = []  # the child being waited for, to stop with the bench
+
+
 def child(name: str, cap_mb: int, **args) -> dict:
     """Run one measurement in its own process; a watchdog kills it past `cap_mb` of RSS."""
     proc = subprocess.Popen([sys.executable, __file__, "--child", name, json.dumps(args)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "ZHIBU_CONFIG": os.devnull})
     peak, load = 0.0, 0.0
+    RUNNING[:] = [proc]
     while proc.poll() is None:
         peak, load = max(peak, _rss_mb(proc.pid)), max(load, os.getloadavg()[0])
         if peak > cap_mb:
@@ -450,6 +475,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return run_child_main(*args.child)
+    # Stopped from outside (SIGTERM): still stop our PostgreSQL and children, and remove the files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from tests.db_servers import PostgresServer
     say, cap = Report(), args.cap_mb
     branches, committees = args.branches, args.committees
@@ -509,6 +536,8 @@ def main() -> None:
         say("", "\n== the province database ==")
         folder = tmp / "province"
         write_county(folder, branches, 1, committees=committees)
+        with (folder / "members.csv").open("a", encoding="utf-8") as f:  # the first committee's staff member
+            f.write(f"委员甲,{STAFF},,DW{1:0{max(2, len(str(committees)))}d},干事,正式党员,,,,\n")
         url = database("province")
         load = child("load", cap, url=url, folder=str(folder), branches=branches, per_branch=PER_BRANCH,
                      width=width)
@@ -520,10 +549,11 @@ def main() -> None:
         say("", f"\n== a year of activity ({YEAR}), and what grows with it ==")
         say("model", f"per branch: every task of the {YEAR} plan that targets it is asked about (任务) once "
                      f"and reported by {REPORTED:.0%}; {CORRECTED:.0%} of reports corrected once; a photo for "
-                     f"1 report in {EVIDENCE_EVERY}; 3 meetings a month + 2 a quarter; each mobile member "
+                     f"1 report in {EVIDENCE_EVERY}; 3 meetings a month + 2 a quarter, 主题党日 and 党员大会 with "
+                     f"the whole branch's roll (10 % absent), 支委会 with the committee's; each mobile member "
                      f"checks in monthly (half by location) and gets a monthly reminder; 12 sheets; "
                      f"3 reminders per unreported task; every message in inbound_messages")
-        filled, ledger_points, overview_points = 0, [], []
+        filled, ledger_points, overview_points, matrix_points = 0, [], [], []
         codes = [f"DW{c:0{max(2, len(str(committees)))}d}" for c in range(1, committees + 1)]
         fill_rows: dict[str, int] = {}
         fill_seconds = 0.0
@@ -541,15 +571,18 @@ def main() -> None:
                                                         path=str(tmp / "ledger.xlsx")),
                                           lambda r: f"{r['branches']:,} branches: queries {r['query_seconds']:.1f} s, "
                                                     f"with the .xlsx {r['seconds']:.1f} s ({r['mb']:.0f} MB)"))
-            overview_points.append(_measure(say, cap, overview_points, active,
-                                            "dashboard overview of one committee (December)",
-                                            lambda: child("overview", cap, url=url, committee=codes[0]),
-                                            lambda r: f"{r['seconds']:.1f} s, {r['states']:,} task states read, "
-                                                      f"{r['states_of_committee']:,} of them its own"))
+            for label, path, pts in (("workbench overview of one committee (December)", "/dashboard/", overview_points),
+                                     ("workbench task matrix of one committee (December)",
+                                      f"/dashboard/matrix?month={YEAR}-12", matrix_points)):
+                pts.append(_measure(say, cap, pts, active, label,
+                                    lambda path=path: child("page", cap, url=url, path=path),
+                                    lambda r: f"{r['seconds']:.1f} s a view (first {r['first_seconds']:.1f} s), "
+                                              f"{r['kb']:.0f} KB"))
         results.update(fill_rows=fill_rows, fill_seconds=fill_seconds, ledger=[p for p in ledger_points if p],
-                       overview=[p for p in overview_points if p])
+                       overview=[p for p in overview_points if p], matrix=[p for p in matrix_points if p])
         for label, pts in (("ledger of one committee", ledger_points),
-                           ("dashboard overview of one committee", overview_points)):
+                           ("workbench overview of one committee", overview_points),
+                           ("workbench task matrix of one committee", matrix_points)):
             pts = [p for p in pts if p]
             if len(pts) >= 2:
                 tf, mf = fit([(p["active"], p["seconds"]) for p in pts]), fit([(p["active"], p["rss_mb"]) for p in pts])
@@ -594,8 +627,10 @@ def main() -> None:
         (tmp / "results.json").write_text(json.dumps(results, default=str, indent=1))
         print(json.dumps(results, default=str), file=sys.stderr)
     finally:
-        if standin is not None:
-            standin.terminate()
+        for proc in [*RUNNING, *([standin] if standin is not None else [])]:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         admin.dispose()
         pg.stop()
         subprocess.run(["rm", "-rf", str(tmp)])
@@ -702,7 +737,8 @@ def _province(say, r: dict) -> None:
     t, m = r["import_fit"]["seconds"], r["import_fit"]["rss_mb"]
     say("derived", f"roster import: ≈ {t[0] + t[1] * M:.0f} s, ≈ {(m[0] + m[1] * M) / 1024:.1f} GB "
                    f"in one process (the line through the measured sizes)")
-    for label in ("ledger of one committee", "dashboard overview of one committee"):
+    for label in ("ledger of one committee", "workbench overview of one committee",
+                  "workbench task matrix of one committee"):
         lf = r.get(f"{label}_fit")
         if lf:
             say("derived", f"{label}: ≈ {lf['seconds'][0] + lf['seconds'][1] * B:.0f} s, "
