@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import (Assignment, CheckIn, Evidence, Meeting, Member, Organization,
-                            Report, Task)
+from storage.models import (Assignment, Attendance, CheckIn, CommunityRegistration, Evidence, Meeting, Member,
+                            Organization, RemoteParticipation, Report, Study, Task, Volunteer)
 from storage.month import Month, span
 from storage.orgs import targets
+from storage.people import Stats, member_stats
 from storage.tasks import OPEN, REPORTED
 
 # A meeting logged more than this many days after it was held is back-filled
@@ -83,6 +84,56 @@ class CheckInRecord(NamedTuple):
     city: str         # where the mobile member works (流入地), "" if unknown
     note: str
     label: str        # the place name WeCom sent with a location, "" if none
+    proxy_by: str = ""  # 代签: the name of who checked in for the member, "" if the member did
+
+
+# The kinds of a member's own records (党员简历), in the order a day's are listed.
+MEETING, CHECKIN, REMOTE, VOLUNTEER, STUDY = "meeting", "checkin", "remote", "volunteer", "study"
+
+
+class MemberEntry(NamedTuple):
+    """One record of one member (党员简历), whoever typed it."""
+    kind: str               # MEETING | CHECKIN | REMOTE | VOLUNTEER | STUDY
+    day: date               # the meeting's date, the day checked in / served / studied
+    received_at: datetime   # when the server received the record
+    detail: str             # a meeting's kind; the 主题党日 theme taken part in remotely; "" otherwise
+    status: str             # a meeting: present | absent | excused; remote: study | checkin; "" otherwise
+    typed_by: str           # the name of who typed it (the secretary for a meeting or a 代签)
+    note: str
+    hours: float = 0.0      # volunteer service
+    evidence: int = 0       # photos or files sent after a volunteer record
+    community: str = ""     # volunteer service also counted for this 双报到 community
+    lag_days: int = 0       # a meeting logged this many days after it was held
+    backfilled: bool = False  # … more than BACKFILL_DAYS: 补记录
+    proxy: bool = False     # a 代签 check-in
+
+
+@dataclass
+class MemberLedger:
+    """A member's part of the ledger (党员简历): who they are, every record of
+    the period, and the period's figures (the same as 我的 and the points)."""
+    id: int
+    name: str
+    role: str
+    status: str
+    is_mobile: bool
+    city: str              # 流入地 of a mobile member, "" if none
+    phone: str | None      # personal data: masked by whoever shows it
+    community: str         # the 双报到 community's name, "" if none
+    active: bool
+    entries: list[MemberEntry] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+
+
+class ServiceRecord(NamedTuple):
+    """Volunteer service a member of any branch counted for a community (双报到)."""
+    day: date
+    received_at: datetime
+    member_name: str
+    member_branch: str
+    hours: float
+    note: str
+    evidence: int
 
 
 @dataclass
@@ -91,6 +142,8 @@ class BranchLedger:
     tasks: list[TaskRecord] = field(default_factory=list)
     meetings: list[MeetingRecord] = field(default_factory=list)
     checkins: list[CheckInRecord] = field(default_factory=list)
+    members: list[MemberLedger] = field(default_factory=list)
+    community_service: list[ServiceRecord] = field(default_factory=list)  # 双报到 hours, a community's
     tasks_due: int = 0
     reported: int = 0
     on_time: int = 0
@@ -138,15 +191,17 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
             m.kind, m.held_on, m.received_at, m.attended, m.expected, names.get(m.member_id, ""),
             m.note, lag, lag > BACKFILL_DAYS))
     checkins = defaultdict(list)
-    for c in run(select(CheckIn.day, CheckIn.received_at, CheckIn.note, CheckIn.label, Member.name,
-                        Member.inflow_city, Member.org_id).join(Member, CheckIn.member_id == Member.id)
+    for c in run(select(CheckIn.day, CheckIn.received_at, CheckIn.note, CheckIn.label, CheckIn.proxy_by,
+                        Member.name, Member.inflow_city, Member.org_id).join(Member, CheckIn.member_id == Member.id)
                  .where(CheckIn.day >= start, CheckIn.day < end, Member.is_mobile).order_by(CheckIn.day)):
         checkins[c.org_id].append(CheckInRecord(c.day, c.received_at, c.name, c.inflow_city or "",
-                                                c.note or "", c.label or ""))
+                                                c.note or "", c.label or "", names.get(c.proxy_by, "")))
+    members, service = _member_records(session, {b.id for b in branches}, names, start, end)
     ledgers, applying = [], {}
     by_code = any(t.target_kind == "codes" for t in tasks)
     for branch in branches:
-        ledger = BranchLedger(branch, meetings=meetings[branch.id], checkins=checkins[branch.id])
+        ledger = BranchLedger(branch, meetings=meetings[branch.id], checkins=checkins[branch.id],
+                              members=members[branch.id], community_service=service[branch.id])
         key = (branch.category, branch.code) if by_code else branch.category
         if key not in applying:  # branches of one 领域 share their task list
             applying[key] = [infos[t.id] for t in tasks if targets(t, branch)]
@@ -181,3 +236,64 @@ def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple
     ledger.on_time += on_time
     ledger.overdue += overdue_count
     ledger.corrected += corrected
+
+
+def _member_records(session: Session, branch_ids: set[int], names: dict[int, str], start: date,
+                    end: date) -> tuple[dict[int, list[MemberLedger]], dict[int, list[ServiceRecord]]]:
+    """Per branch, its members' parts (党员简历), and the 双报到 service
+    counted for it. One query per kind of record over the whole period —
+    never one per member — plus member_stats' grouped figures."""
+    run = session.connection().execute
+    orgs = {o.id: (o.code, o.name) for o in run(select(Organization.id, Organization.code, Organization.name))}
+    registered = dict(run(select(CommunityRegistration.member_id, CommunityRegistration.community_id)).all())
+    entries: dict[int, list[MemberEntry]] = defaultdict(list)
+    for a in run(select(Attendance.member_id, Attendance.status, Meeting.kind, Meeting.held_on, Meeting.received_at,
+                        Meeting.member_id.label("typist"), Meeting.note)
+                 .join(Meeting, Attendance.meeting_id == Meeting.id)
+                 .where(Meeting.held_on >= start, Meeting.held_on < end)):
+        lag = (a.received_at.date() - a.held_on).days
+        entries[a.member_id].append(MemberEntry(MEETING, a.held_on, a.received_at, a.kind, a.status,
+                                                names.get(a.typist, ""), a.note or "", lag_days=lag,
+                                                backfilled=lag > BACKFILL_DAYS))
+    for c in run(select(CheckIn.member_id, CheckIn.day, CheckIn.received_at, CheckIn.note, CheckIn.label,
+                        CheckIn.proxy_by).where(CheckIn.day >= start, CheckIn.day < end)):
+        entries[c.member_id].append(MemberEntry(
+            CHECKIN, c.day, c.received_at, "", "", names.get(c.proxy_by or c.member_id, ""),
+            c.note or c.label or "", proxy=c.proxy_by is not None))
+    for r in run(select(RemoteParticipation.member_id, RemoteParticipation.day, RemoteParticipation.received_at,
+                        RemoteParticipation.via, Task.title, Task.theme)
+                 .join(Task, RemoteParticipation.task_id == Task.id)
+                 .where(RemoteParticipation.day >= start, RemoteParticipation.day < end)):
+        entries[r.member_id].append(MemberEntry(REMOTE, r.day, r.received_at, r.theme or r.title, r.via,
+                                                names.get(r.member_id, ""), ""))
+    photos = dict(run(select(Evidence.volunteer_id, func.count()).join(Volunteer, Evidence.volunteer_id == Volunteer.id)
+                      .where(Volunteer.day >= start, Volunteer.day < end).group_by(Evidence.volunteer_id)).all())
+    service: dict[int, list[ServiceRecord]] = defaultdict(list)
+    member_org = dict(run(select(Member.id, Member.org_id)).all())
+    for v in run(select(Volunteer.id, Volunteer.member_id, Volunteer.day, Volunteer.hours, Volunteer.note,
+                        Volunteer.community_id, Volunteer.received_at)
+                 .where(Volunteer.day >= start, Volunteer.day < end)):
+        evidence, community = photos.get(v.id, 0), orgs.get(v.community_id, ("", ""))[1]
+        entries[v.member_id].append(MemberEntry(VOLUNTEER, v.day, v.received_at, "", "", names.get(v.member_id, ""),
+                                                v.note or "", float(v.hours), evidence, community))
+        if v.community_id in branch_ids:
+            service[v.community_id].append(ServiceRecord(
+                v.day, v.received_at, names.get(v.member_id, ""), orgs.get(member_org.get(v.member_id), ("", ""))[1],
+                float(v.hours), v.note or "", evidence))
+    for st in run(select(Study.member_id, Study.day, Study.received_at, Study.content)
+                  .where(Study.day >= start, Study.day < end)):
+        entries[st.member_id].append(MemberEntry(STUDY, st.day, st.received_at, "", "", names.get(st.member_id, ""),
+                                                 st.content or ""))
+    stats = member_stats(session, start, end)
+    parts: dict[int, list[MemberLedger]] = defaultdict(list)
+    for m in run(select(Member.id, Member.name, Member.role, Member.status, Member.is_mobile, Member.inflow_city,
+                        Member.phone, Member.org_id, Member.active).order_by(Member.id)):
+        if m.org_id not in branch_ids or not (m.active or m.id in entries):
+            continue  # someone who left is listed only with a record in the period
+        found = sorted(entries.get(m.id, ()), key=lambda e: (e.day, e.received_at))
+        parts[m.org_id].append(MemberLedger(
+            m.id, m.name, m.role, m.status, bool(m.is_mobile), m.inflow_city or "", m.phone,
+            orgs.get(registered.get(m.id), ("", ""))[1], bool(m.active), found, stats.get(m.id) or Stats()))
+    for records in service.values():
+        records.sort(key=lambda r: (r.day, r.received_at))
+    return parts, service

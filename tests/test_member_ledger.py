@@ -1,0 +1,136 @@
+"""The ledger's member part (党员简历, issue 12): a crafted month through real
+encrypted callbacks, exported with `python -m bot ledger`, read back with
+openpyxl — every record of each member with its received time and marks
+(补记录, 代签, 双报到), the figures and points of the period, mobile numbers
+masked — and opened by LibreOffice."""
+from datetime import date, datetime
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from bot.cli import cli
+from handlers.render.ledger import MEMBER_HEADERS, ZERO_POINTS, member_rows
+from storage.ledger import build_ledgers
+from storage.month import Month
+from storage.orgs import active_branches
+
+SECRETARY = "u700041"   # 贺东刚, 书记 of ZB0004
+MEMBER = "u700046"      # 杨娜燕, 党员 of ZB0004, phone 15706032141
+ABSENTEE = "u700047"    # 孔永秀
+MOBILE = "u700048"      # 莫娜建, mobile member (厦门)
+SHEET, MEMBERS = "ZB0004 龙泉乡4村党支部", "党员简历 ZB0004"
+COMMUNITY_SHEET = "ZB0007 柳林乡7社区党支部"
+
+
+def craft_month(wecom, county) -> None:
+    """16–20 Nov 2026 in ZB0004: a 主题党日 by roll, a 支委会 logged 14 days
+    late, a 代签, a member's volunteer hours (for a 双报到 community), study,
+    a mobile member's own check-in."""
+    assert "已记录主题党日" in wecom.say(SECRETARY, "会议 主题党日 2026-11-13 出席 29/32 缺席 孔永秀、张志兰 请假 廖梅敏 参观红色教育基地")
+    assert "已记录支委会" in wecom.say(SECRETARY, "会议 支委会 2026-11-02 出席 4/5 请假 高明静")
+    assert "已登记双报到" in wecom.say(MEMBER, "双报到 ZB0007")
+    county.clock.advance(days=1, minutes=3)                              # 17 Nov 10:20
+    assert "已登记志愿服务 2.5 小时" in wecom.say(MEMBER, "志愿 2.5小时 社区垃圾分类宣传")
+    assert "已登记学习" in wecom.say(MEMBER, "学习 党章第二章")
+    assert "签到成功" in wecom.say(MOBILE, "签到")
+    county.clock.advance(days=1)                                         # 18 Nov 10:20
+    assert "已为田伟代签" in wecom.say(SECRETARY, "代签 田伟 电话联系，在杭州务工")
+
+
+def export(county, tmp_path):
+    out = tmp_path / "台账.xlsx"
+    result = CliRunner().invoke(cli, ["ledger", "--branch", "ZB0004", "--branch", "ZB0007", "--from", "2026-11",
+                                      "--to", "2026-11", "-o", str(out)], obj=county, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def sections(ws) -> dict[str, list[tuple]]:
+    """Member name → their rows (基本情况 first, 小计 last)."""
+    header, *rows = ws.iter_rows(values_only=True)
+    assert header == MEMBER_HEADERS
+    found: dict[str, list[tuple]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(row)
+    return found
+
+
+def test_the_member_part_has_every_record_with_its_figures(wecom, county, tmp_path):
+    craft_month(wecom, county)
+    book = load_workbook(export(county, tmp_path))
+    assert book.sheetnames == ["汇总", SHEET, MEMBERS, COMMUNITY_SHEET, "党员简历 ZB0007"]
+    people = sections(book[MEMBERS])
+    assert len(people) == 32  # every active member, whether or not they typed anything
+
+    yang = people["杨娜燕"]
+    assert [r[1] for r in yang] == ["基本情况", "会议", "志愿", "学习", "小计"]
+    profile, meeting, volunteer, study, subtotal = yang
+    assert profile[2] == "党员，正式党员" and "手机 157****2141" in profile[7]
+    assert "双报到社区：柳林乡7社区党支部" in profile[7] and "15706032141" not in str(profile)
+    assert meeting[2:8] == ("主题党日", datetime(2026, 11, 13), "出席", datetime(2026, 11, 16, 10, 17), "贺东刚",
+                            "参观红色教育基地")
+    assert not meeting[9]
+    assert volunteer[3:8] == (datetime(2026, 11, 17), "2.5 小时", datetime(2026, 11, 17, 10, 20), "杨娜燕",
+                              "社区垃圾分类宣传")
+    assert volunteer[9] == "计入双报到社区：柳林乡7社区党支部"
+    assert study[4] == "已学习" and study[7] == "党章第二章"
+    # 主题党日 2 + volunteer 2 (whole hours) + study 1: from taking part, never from typing
+    assert subtotal[2] == "会议 出席 0/0；主题党日 1/1；缺席 0；签到 0 天；志愿 2.5 小时；学习 1 天"
+    assert subtotal[4] == "积分 5" and not subtotal[9]
+
+    secretary = people["贺东刚"]  # typed every meeting; earns only for attending them
+    assert [r[2] for r in secretary if r[1] == "会议"] == ["支委会", "主题党日"]
+    late = next(r for r in secretary if r[2] == "支委会")
+    assert late[3] == datetime(2026, 11, 2) and late[5] == datetime(2026, 11, 16, 10, 17)
+    assert late[9] == "补记录（会后 14 天登记）"
+    assert secretary[-1][2].startswith("会议 出席 1/1；主题党日 1/1") and secretary[-1][4] == "积分 4"
+
+    absent = people["孔永秀"]
+    assert [r[4] for r in absent if r[1] == "会议"] == ["缺席"]
+    assert absent[-1][4] == "积分 -1" and absent[-1][9] == ZERO_POINTS
+    assert [r[4] for r in people["廖梅敏"] if r[1] == "会议"] == ["请假"]
+    assert [r[4] for r in people["高明静"] if r[1] == "会议"] == ["请假", "出席"]  # no WeCom, still on the roll
+
+    proxy = next(r for r in people["田伟"] if r[1] == "签到")
+    assert proxy[2:8] == ("代签", datetime(2026, 11, 18), "已签到", datetime(2026, 11, 18, 10, 20), "贺东刚",
+                          "电话联系，在杭州务工")
+    assert proxy[9] == "代签（贺东刚登记）" and "（代签 1）" in people["田伟"][-1][2]
+    own = next(r for r in people["莫娜建"] if r[1] == "签到")
+    assert own[2] == "签到" and own[6] == "莫娜建" and not own[9]
+    assert "流动党员（厦门）" in people["莫娜建"][0][2]
+
+    # The branch's own sheet marks the 代签 too; the community's sheet shows the 双报到 hours.
+    marks = {r[6]: r[9] for r in book[SHEET].iter_rows(min_row=2, values_only=True) if r[0] == "签到"}
+    assert marks["贺东刚"] == "代签（贺东刚登记）" and not marks["莫娜建"]
+    [service] = [r for r in book[COMMUNITY_SHEET].iter_rows(min_row=2, values_only=True) if r[0] == "志愿（双报到）"]
+    assert service[2] == "杨娜燕（龙泉乡4村党支部）志愿服务 2.5 小时" and service[5] == datetime(2026, 11, 17, 10, 20)
+
+
+def test_the_figures_are_those_of_whoami(wecom, county, tmp_path):
+    """The ledger's 小计 and 我的 read the same records the same way."""
+    craft_month(wecom, county)
+    with county.sessions() as s:
+        ledger = next(lg for lg in build_ledgers(s, active_branches(s, ["ZB0004"]), Month(2026, 10), Month(2026, 12),
+                                                 county.clock.today()))
+    subtotal = {r[0]: r[4] for r in member_rows(ledger) if r[1] == "小计"}
+    for user, name in ((MEMBER, "杨娜燕"), (ABSENTEE, "孔永秀"), (SECRETARY, "贺东刚")):
+        assert f"积分：{subtotal[name].split()[1]} 分" in wecom.say(user, "我的")
+
+
+def test_the_member_part_opens_in_libreoffice(wecom, county, tmp_path):
+    import csv
+
+    from tests.test_exports_office import convert_all, libreoffice, shown, trimmed
+    soffice = libreoffice()
+    craft_month(wecom, county)
+    out = export(county, tmp_path)
+    with county.sessions() as s:
+        ledgers = build_ledgers(s, active_branches(s, ["ZB0004"]), Month(2026, 11), Month(2026, 11),
+                                county.clock.today())
+    sheets = dict(convert_all(soffice, [out], tmp_path / "csv", tmp_path / "lo-profile")[out])
+    assert list(sheets) == ["汇总", SHEET, MEMBERS, COMMUNITY_SHEET, "党员简历 ZB0007"]
+    with sheets[MEMBERS].open(encoding="utf-8", newline="") as f:
+        got = trimmed(list(csv.reader(f)))
+    assert got == trimmed([[shown(v) for v in row] for row in [MEMBER_HEADERS, *member_rows(ledgers[0])]])
+    assert any(r[1] == "小计" and r[4] == "积分 5" for r in got if r[0] == "杨娜燕")
+    assert date(2026, 11, 13).isoformat() in {r[3] for r in got}
