@@ -134,3 +134,91 @@ def test_the_member_part_opens_in_libreoffice(wecom, county, tmp_path):
     assert got == trimmed([[shown(v) for v in row] for row in [MEMBER_HEADERS, *member_rows(ledgers[0])]])
     assert any(r[1] == "小计" and r[4] == "积分 5" for r in got if r[0] == "杨娜燕")
     assert date(2026, 11, 13).isoformat() in {r[3] for r in got}
+
+
+def test_a_photo_after_volunteer_is_its_evidence(wecom, county, standin, worker, tmp_path):
+    """志愿 N小时, then a photo 1:1 within 10 minutes (app callback, MediaId,
+    fetched from the stand-in's media/get): the volunteer record's evidence,
+    confirmed in the reply, saved by its sha256 and counted in the ledger."""
+    import hashlib
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from bot.wecom.media import fetch_pending
+    from storage.models import Evidence, Volunteer
+    from tests.wecom_peer import media_xml
+    photo = b"\xff\xd8\xff\xe0" + b"volunteer" * 300
+    standin.add_media("MEDIA_v1", photo, "敬老院.jpg")
+    standin.add_media("MEDIA_v2", b"\xff\xd8\xff\xe0" + b"second" * 300, "合影.jpg")
+    standin.add_media("MEDIA_late", b"\xff\xd8\xff\xe0late", "迟到.jpg")
+    assert "10分钟内单聊发给我" in wecom.say(MEMBER, "志愿 3小时 敬老院打扫卫生")
+    county.clock.advance(minutes=4)
+    reply = wecom.open_reply(wecom.post(media_xml(MEMBER, "image", "MEDIA_v1")))["Content"]
+    assert reply == "已将照片作为你11月16日志愿服务 3 小时的记录（这次服务共 1 份）。"
+    reply = wecom.open_reply(wecom.post(media_xml(MEMBER, "image", "MEDIA_v2")))["Content"]
+    assert "（这次服务共 2 份）" in reply
+    county.clock.advance(minutes=7)  # 11 minutes after the record: nothing to attach it to, and it says so
+    reply = wecom.open_reply(wecom.post(media_xml(MEMBER, "image", "MEDIA_late")))["Content"]
+    assert "10分钟内没有你的上报或志愿服务登记" in reply
+    # another member's photo never lands on 杨娜燕's record
+    assert "没有你的上报" in wecom.open_reply(wecom.post(media_xml(ABSENTEE, "image", "MEDIA_v1")))["Content"]
+
+    assert fetch_pending(county, worker.client) == 2
+    with county.sessions() as s:
+        [service] = s.scalars(select(Volunteer)).all()
+        rows = s.scalars(select(Evidence).order_by(Evidence.id)).all()
+    assert [(e.volunteer_id, e.report_id) for e in rows] == [(service.id, None)] * 2
+    assert rows[0].sha256 == hashlib.sha256(photo).hexdigest() and Path(rows[0].path).read_bytes() == photo
+    assert rows[0].file_name == "敬老院.jpg"
+
+    people = sections(load_workbook(export(county, tmp_path))[MEMBERS])
+    [volunteer] = [r for r in people["杨娜燕"] if r[1] == "志愿"]
+    assert volunteer[4] == "3 小时" and volunteer[8] == "照片/文件 2 份"
+    assert people["杨娜燕"][-1][8] == "照片/文件 2 份"
+
+
+def test_a_photo_after_a_report_still_goes_to_the_report(wecom, county, standin, worker):
+    """A secretary's 完成 after their own 志愿: the photo is about the later one."""
+    from sqlalchemy import select
+
+    from storage.models import Evidence
+    from tests.wecom_peer import media_xml
+    standin.add_media("MEDIA_r", b"\xff\xd8\xff\xe0report", "会议.jpg")
+    wecom.say(SECRETARY, "志愿 2小时 防汛值守")
+    county.clock.advance(minutes=2)
+    wecom.say(SECRETARY, "完成 1 已排查")
+    county.clock.advance(minutes=1)
+    assert "作为第1项" in wecom.open_reply(wecom.post(media_xml(SECRETARY, "image", "MEDIA_r")))["Content"]
+    with county.sessions() as s:
+        [row] = s.scalars(select(Evidence)).all()
+    assert row.report_id is not None and row.volunteer_id is None
+
+
+def test_a_smart_robot_photo_with_or_after_volunteer_is_its_evidence(app, county, standin, worker):
+    """The smart robot's single chat: a photo sent with `志愿` (mixed) or after
+    it comes as an encrypted url; decrypted with the bot's key when fetched."""
+    from sqlalchemy import select
+
+    from bot.wecom.media import fetch_pending
+    from storage.models import Evidence, Volunteer
+    from tests.wecom_peer import AIBOT_AES_KEY, AibotPeer
+    peer = AibotPeer(app.test_client(), county.clock)
+
+    def content(reply) -> str:
+        return reply["stream"]["content"] if reply["msgtype"] == "stream" else reply["text"]["content"]
+    photo, later = b"\xff\xd8\xff\xe0" + b"mixed" * 200, b"\xff\xd8\xff\xe0" + b"after" * 200
+    items = [{"msgtype": "text", "text": {"content": "志愿 1.5小时 河道清理"}},
+             {"msgtype": "image", "image": {"url": standin.add_encrypted_media(photo, AIBOT_AES_KEY)}}]
+    reply = content(peer.open(peer.post(peer.message(MEMBER, "mixed", chat_id=None, mixed={"msg_item": items}))))
+    assert "已登记志愿服务 1.5 小时" in reply and "志愿服务 1.5 小时的记录（这次服务共 1 份）" in reply
+    county.clock.advance(minutes=3)
+    url = standin.add_encrypted_media(later, AIBOT_AES_KEY)
+    reply = content(peer.open(peer.post(peer.message(MEMBER, "image", chat_id=None, image={"url": url}))))
+    assert "（这次服务共 2 份）" in reply
+    assert fetch_pending(county, worker.client) == 2
+    with county.sessions() as s:
+        [service] = s.scalars(select(Volunteer)).all()
+        rows = s.scalars(select(Evidence).order_by(Evidence.id)).all()
+    assert {e.volunteer_id for e in rows} == {service.id} and service.note == "河道清理"
+    assert [open(e.path, "rb").read() for e in rows] == [photo, later]
