@@ -15,15 +15,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import (Assignment, Attendance, CheckIn, CommunityRegistration, Evidence, Meeting, Member,
+from storage.models import (ABSENT, PRESENT, Assignment, Attendance, CheckIn, CommunityRegistration, Evidence, Meeting, Member,
                             Organization, RemoteParticipation, Report, Study, Task, Volunteer)
 from storage.month import Month, span
 from storage.orgs import targets
-from storage.people import Stats, member_stats
+from storage.people import THEME_DAY, Stats
 from storage.tasks import OPEN, REPORTED
+
+# Up to this many branches, the member part reads only their members' records
+# (through a subquery); a bigger export reads the period's records whole.
+SCOPED_BRANCHES = 200
 
 # A meeting logged more than this many days after it was held is back-filled
 # (补记录). The one rule: the chat reply to 会议 uses it too.
@@ -242,58 +246,95 @@ def _member_records(session: Session, branch_ids: set[int], names: dict[int, str
                     end: date) -> tuple[dict[int, list[MemberLedger]], dict[int, list[ServiceRecord]]]:
     """Per branch, its members' parts (党员简历), and the 双报到 service
     counted for it. One query per kind of record over the whole period —
-    never one per member — plus member_stats' grouped figures."""
+    never one per member; a few branches' export (a secretary's, the
+    workbench's branch page) reads only their members' records. The
+    figures are counted from the same rows, as member_stats counts them for
+    我的 and the points (tests/test_member_ledger.py holds them equal)."""
     run = session.connection().execute
-    orgs = {o.id: (o.code, o.name) for o in run(select(Organization.id, Organization.code, Organization.name))}
-    registered = dict(run(select(CommunityRegistration.member_id, CommunityRegistration.community_id)).all())
+    ours = None
+    if len(branch_ids) <= SCOPED_BRANCHES:
+        ours = select(Member.id).where(Member.org_id.in_(branch_ids)).scalar_subquery()
+
+    def only(query, member_column, *more):
+        return query if ours is None else query.where(or_(member_column.in_(ours), *more))
+
+    orgs = {o.id: o.name for o in run(select(Organization.id, Organization.name))}
+    registered = dict(run(only(select(CommunityRegistration.member_id, CommunityRegistration.community_id),
+                               CommunityRegistration.member_id)).all())
     entries: dict[int, list[MemberEntry]] = defaultdict(list)
-    for a in run(select(Attendance.member_id, Attendance.status, Meeting.kind, Meeting.held_on, Meeting.received_at,
-                        Meeting.member_id.label("typist"), Meeting.note)
-                 .join(Meeting, Attendance.meeting_id == Meeting.id)
-                 .where(Meeting.held_on >= start, Meeting.held_on < end)):
+    stats: dict[int, Stats] = defaultdict(Stats)
+    for a in run(only(select(Attendance.member_id, Attendance.status, Meeting.kind, Meeting.held_on,
+                             Meeting.received_at, Meeting.member_id.label("typist"), Meeting.note)
+                      .join(Meeting, Attendance.meeting_id == Meeting.id)
+                      .where(Meeting.held_on >= start, Meeting.held_on < end), Attendance.member_id)):
         lag = (a.received_at.date() - a.held_on).days
         entries[a.member_id].append(MemberEntry(MEETING, a.held_on, a.received_at, a.kind, a.status,
                                                 names.get(a.typist, ""), a.note or "", lag_days=lag,
                                                 backfilled=lag > BACKFILL_DAYS))
-    for c in run(select(CheckIn.member_id, CheckIn.day, CheckIn.received_at, CheckIn.note, CheckIn.label,
-                        CheckIn.proxy_by).where(CheckIn.day >= start, CheckIn.day < end)):
+        st, present = stats[a.member_id], a.status == PRESENT
+        if a.kind == THEME_DAY:
+            st.theme_held += 1
+            st.theme_attended += present
+        else:
+            st.held += 1
+            st.attended += present
+        st.absent += a.status == ABSENT
+    for c in run(only(select(CheckIn.member_id, CheckIn.day, CheckIn.received_at, CheckIn.note, CheckIn.label,
+                             CheckIn.proxy_by).where(CheckIn.day >= start, CheckIn.day < end), CheckIn.member_id)):
         entries[c.member_id].append(MemberEntry(
             CHECKIN, c.day, c.received_at, "", "", names.get(c.proxy_by or c.member_id, ""),
             c.note or c.label or "", proxy=c.proxy_by is not None))
-    for r in run(select(RemoteParticipation.member_id, RemoteParticipation.day, RemoteParticipation.received_at,
-                        RemoteParticipation.via, Task.title, Task.theme)
-                 .join(Task, RemoteParticipation.task_id == Task.id)
-                 .where(RemoteParticipation.day >= start, RemoteParticipation.day < end)):
+        st = stats[c.member_id]
+        st.checkin_days += 1
+        st.checkin_months.add((c.day.year, c.day.month))
+        st.proxy_checkins += c.proxy_by is not None
+    for r in run(only(select(RemoteParticipation.member_id, RemoteParticipation.day, RemoteParticipation.received_at,
+                             RemoteParticipation.via, Task.title, Task.theme)
+                      .join(Task, RemoteParticipation.task_id == Task.id)
+                      .where(RemoteParticipation.day >= start, RemoteParticipation.day < end),
+                      RemoteParticipation.member_id)):
         entries[r.member_id].append(MemberEntry(REMOTE, r.day, r.received_at, r.theme or r.title, r.via,
                                                 names.get(r.member_id, ""), ""))
-    photos = dict(run(select(Evidence.volunteer_id, func.count()).join(Volunteer, Evidence.volunteer_id == Volunteer.id)
-                      .where(Volunteer.day >= start, Volunteer.day < end).group_by(Evidence.volunteer_id)).all())
+        stats[r.member_id].theme_remote += 1
+    in_period = (Volunteer.day >= start, Volunteer.day < end)
+    photos = dict(run(only(select(Evidence.volunteer_id, func.count())
+                           .join(Volunteer, Evidence.volunteer_id == Volunteer.id).where(*in_period)
+                           .group_by(Evidence.volunteer_id), Volunteer.member_id,
+                           Volunteer.community_id.in_(branch_ids))).all())
     service: dict[int, list[ServiceRecord]] = defaultdict(list)
     member_org = dict(run(select(Member.id, Member.org_id)).all())
-    for v in run(select(Volunteer.id, Volunteer.member_id, Volunteer.day, Volunteer.hours, Volunteer.note,
-                        Volunteer.community_id, Volunteer.received_at)
-                 .where(Volunteer.day >= start, Volunteer.day < end)):
-        evidence, community = photos.get(v.id, 0), orgs.get(v.community_id, ("", ""))[1]
+    for v in run(only(select(Volunteer.id, Volunteer.member_id, Volunteer.day, Volunteer.hours, Volunteer.note,
+                             Volunteer.community_id, Volunteer.received_at).where(*in_period),
+                      Volunteer.member_id, Volunteer.community_id.in_(branch_ids))):
+        evidence, community = photos.get(v.id, 0), orgs.get(v.community_id, "")
         entries[v.member_id].append(MemberEntry(VOLUNTEER, v.day, v.received_at, "", "", names.get(v.member_id, ""),
                                                 v.note or "", float(v.hours), evidence, community))
+        stats[v.member_id].volunteer_hours += float(v.hours)
         if v.community_id in branch_ids:
             service[v.community_id].append(ServiceRecord(
-                v.day, v.received_at, names.get(v.member_id, ""), orgs.get(member_org.get(v.member_id), ("", ""))[1],
+                v.day, v.received_at, names.get(v.member_id, ""), orgs.get(member_org.get(v.member_id), ""),
                 float(v.hours), v.note or "", evidence))
-    for st in run(select(Study.member_id, Study.day, Study.received_at, Study.content)
-                  .where(Study.day >= start, Study.day < end)):
+    study_days: dict[int, set[date]] = defaultdict(set)
+    for st in run(only(select(Study.member_id, Study.day, Study.received_at, Study.content)
+                       .where(Study.day >= start, Study.day < end), Study.member_id)):
         entries[st.member_id].append(MemberEntry(STUDY, st.day, st.received_at, "", "", names.get(st.member_id, ""),
                                                  st.content or ""))
-    stats = member_stats(session, start, end)
+        stats[st.member_id].study_sessions += 1
+        study_days[st.member_id].add(st.day)
+    for member_id, days in study_days.items():
+        stats[member_id].study_days = len(days)
     parts: dict[int, list[MemberLedger]] = defaultdict(list)
-    for m in run(select(Member.id, Member.name, Member.role, Member.status, Member.is_mobile, Member.inflow_city,
-                        Member.phone, Member.org_id, Member.active).order_by(Member.id)):
+    members = select(Member.id, Member.name, Member.role, Member.status, Member.is_mobile, Member.inflow_city,
+                     Member.phone, Member.org_id, Member.active)
+    if ours is not None:
+        members = members.where(Member.org_id.in_(branch_ids))
+    for m in run(members.order_by(Member.id)):
         if m.org_id not in branch_ids or not (m.active or m.id in entries):
             continue  # someone who left is listed only with a record in the period
         found = sorted(entries.get(m.id, ()), key=lambda e: (e.day, e.received_at))
         parts[m.org_id].append(MemberLedger(
             m.id, m.name, m.role, m.status, bool(m.is_mobile), m.inflow_city or "", m.phone,
-            orgs.get(registered.get(m.id), ("", ""))[1], bool(m.active), found, stats.get(m.id) or Stats()))
+            orgs.get(registered.get(m.id), ""), bool(m.active), found, stats.get(m.id) or Stats()))
     for records in service.values():
         records.sort(key=lambda r: (r.day, r.received_at))
     return parts, service

@@ -106,14 +106,22 @@ def test_the_member_part_has_every_record_with_its_figures(wecom, county, tmp_pa
     assert service[2] == "杨娜燕（龙泉乡4村党支部）志愿服务 2.5 小时" and service[5] == datetime(2026, 11, 17, 10, 20)
 
 
-def test_the_figures_are_those_of_whoami(wecom, county, tmp_path):
-    """The ledger's 小计 and 我的 read the same records the same way."""
+def test_the_figures_are_those_of_whoami(wecom, county, tmp_path, monkeypatch):
+    """The ledger's 小计 and 我的 read the same records the same way; a
+    county-wide export (every record of the period read whole) and a
+    branch's own (only its members' records) say the same."""
+    import storage.ledger
     craft_month(wecom, county)
-    with county.sessions() as s:
-        ledger = next(lg for lg in build_ledgers(s, active_branches(s, ["ZB0004"]), Month(2026, 10), Month(2026, 12),
-                                                 county.clock.today()))
-    subtotal = {r[0]: r[4] for r in member_rows(ledger) if r[1] == "小计"}
-    for user, name in ((MEMBER, "杨娜燕"), (ABSENTEE, "孔永秀"), (SECRETARY, "贺东刚")):
+
+    def zb4_rows():
+        with county.sessions() as s:
+            ledgers = build_ledgers(s, active_branches(s), Month(2026, 10), Month(2026, 12), county.clock.today())
+        return member_rows(next(lg for lg in ledgers if lg.branch.code == "ZB0004"))
+    rows = zb4_rows()
+    monkeypatch.setattr(storage.ledger, "SCOPED_BRANCHES", 0)
+    assert zb4_rows() == rows
+    subtotal = {r[0]: r[4] for r in rows if r[1] == "小计"}
+    for user, name in ((MEMBER, "杨娜燕"), (ABSENTEE, "孔永秀"), (SECRETARY, "贺东刚"), (MOBILE, "莫娜建")):
         assert f"积分：{subtotal[name].split()[1]} 分" in wecom.say(user, "我的")
 
 
