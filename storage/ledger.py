@@ -1,6 +1,8 @@
 """The ledger (台账) as records: per branch, every task with every version of
 its report, every meeting and every mobile member's check-in, each with the
-server time it was received. Loaded in a handful of bulk queries, so a
+server time it was received; and per member of the branch (党员简历) every
+record of their own — meetings by roll, check-ins (代签 too), remote
+主题党日, volunteer service with its photos, study — with the period's figures. Loaded in a handful of bulk queries, so a
 county's year costs the same number of queries as one branch's month.
 
 A record carries the flags that say where it is not what it seems at first

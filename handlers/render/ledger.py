@@ -1,6 +1,7 @@
 """The ledger (台账) as the rows of its sheets (pure): a summary row per
-branch, then per branch one row per report version, meeting and check-in,
-with every mark (逾期上报, 更正, 补记录 …) in the last column, where the
+branch, then per branch one row per report version, meeting, check-in and
+双报到 service, and the rows of its member part (党员简历: a section per
+member), with every mark (逾期上报, 更正, 补记录, 代签 …) in the last column, where the
 workbook shows it in red. storage/ledger.py says what happened; this module
 says it in the words an inspector reads. Dates and times stay date and
 datetime values, counts stay numbers: the workbook writes them as real
