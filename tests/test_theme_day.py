@@ -80,6 +80,7 @@ def test_replying_study_or_checkin_counts_as_taking_part_remotely(wecom, county)
     assert "签到成功" in reply and "已记为远程参加2026年11月主题党日「开展主题党日活动」。" in reply
     assert "远程参加" not in wecom.say(MOBILE, "学习 党章第二章")  # once a theme
     assert "已记为远程参加" in wecom.say(MOBILE_2, "学习 二十届四中全会公报")
+    assert "主题党日：参加 0 次 / 共 1 次，远程参加 1 次" in wecom.say(MOBILE, "我的")
     assert "远程参加" not in wecom.say(MEMBER, "学习 党章")  # not a mobile member: attends in person
     d = datetime(2026, 11, 30).date()
     assert remote(county) == [(MOBILE, "checkin", d), (MOBILE_2, "study", d)]
