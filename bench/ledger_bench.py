@@ -40,18 +40,21 @@ def fill_year(db: str) -> None:
     """A year of activity, inserted in bulk. Every reported task has its
     assignment row (reported, or returned with a reason); about 8 % of the
     reports are corrected a day later (the first version superseded)."""
-    from sqlalchemy import bindparam, insert, select, update
+    from sqlalchemy import bindparam, insert, literal, select, update
 
     from storage.db import make_engine
-    from storage.models import Assignment, CheckIn, Evidence, Meeting, Member, Organization, Report, Task
+    from storage.models import (Assignment, Attendance, CheckIn, Evidence, Meeting, Member, Organization, Report,
+                                Study, Task, Volunteer)
     from storage.orgs import targets
     engine, rng = make_engine(db), random.Random(7)
+    extra = random.Random(11)  # the member part's records: the rest of the year stays as it was
     with engine.begin() as conn:
         branches = conn.execute(select(Organization).where(Organization.type == "党支部")).all()
         tasks = conn.execute(select(Task).where(Task.month.like("2027-%"))).all()
         secretaries = dict(conn.execute(select(Member.org_id, Member.id).where(Member.role == "书记")).all())
         report_id = conn.execute(select(Report.id).order_by(Report.id.desc())).scalar() or 0
         reports, superseded, assignments, meetings, checkins = [], [], [], [], []
+        volunteer, study = [], []
         for b in branches:
             who = secretaries[b.id]
             for t in tasks:
@@ -81,6 +84,10 @@ def fill_year(db: str) -> None:
                                      "member_id": who,
                                      "received_at": datetime.combine(held, datetime.min.time()) + timedelta(days=rng.choice([0, 1, 9]))})
                 checkins.append({"member_id": who, "day": date(2027, month, 5), "note": "", "received_at": datetime(2027, month, 5, 9)})
+                # the member part (党员简历): the member's own records, as the bot leaves them
+                served = {"member_id": who, "day": date(2027, month, 6), "received_at": datetime(2027, month, 6, 18)}
+                volunteer.append({**served, "hours": extra.choice((1.0, 2.5, 4.0)), "note": "社区志愿服务"})
+                study.append({**served, "content": f"学习{extra.randint(1, 20)}号文件"})
         conn.execute(insert(Report.__table__), reports)
         conn.execute(update(Report.__table__).where(Report.id == bindparam("old"))
                      .values(superseded_by=bindparam("new")), superseded)
@@ -89,21 +96,29 @@ def fill_year(db: str) -> None:
                                                    "file_name": f"照片{r['id']}.jpg", "sha256": "ab" * 32,
                                                    "received_at": datetime(2027, 1, 1)} for r in reports[::4]])
         conn.execute(insert(Meeting.__table__), meetings)
+        # every meeting's roll: its one member, present (the member part's biggest query)
+        conn.execute(insert(Attendance.__table__).from_select(
+            ["meeting_id", "member_id", "status"], select(Meeting.id, Meeting.member_id, literal("present"))))
+        conn.execute(insert(Volunteer.__table__), volunteer)
+        conn.execute(insert(Study.__table__), study)
         conn.execute(Member.__table__.update().values(is_mobile=True))
         conn.execute(insert(CheckIn.__table__), checkins)
     print(f"generated {len(reports):,} reports ({len(superseded):,} corrections), {len(assignments):,} assignments, "
-          f"{len(meetings):,} meetings, {len(checkins):,} check-ins")
+          f"{len(meetings):,} meetings (each with its roll), {len(checkins):,} check-ins, "
+          f"{len(volunteer):,} volunteer and {len(study):,} study records")
 
 
 # ---- the maintained writers, each asked for the ledger workbook ---------------------------
 
 def _sheets(ledgers, title):
     """(wanted name, headers, widths, rows, is a branch sheet) in order; rows rendered lazily."""
-    from bot.exports.ledger import BRANCH_WIDTHS, SUMMARY_WIDTHS
-    from handlers.render.ledger import HEADERS, SUMMARY_HEADERS, SUMMARY_TITLE, ledger_rows, summary_rows
+    from bot.exports.ledger import BRANCH_WIDTHS, MEMBER_WIDTHS, SUMMARY_WIDTHS
+    from handlers.render.ledger import (HEADERS, MEMBER_HEADERS, MEMBER_SHEET, SUMMARY_HEADERS, SUMMARY_TITLE,
+                                        ledger_rows, member_rows, summary_rows)
     yield SUMMARY_TITLE, SUMMARY_HEADERS, SUMMARY_WIDTHS, summary_rows(ledgers, title), False
-    for lg in ledgers:
+    for lg in ledgers:  # the member sheet has its dates and times in the same columns as the branch's
         yield f"{lg.branch.code} {lg.branch.name}", HEADERS, BRANCH_WIDTHS, ledger_rows(lg), True
+        yield f"{MEMBER_SHEET} {lg.branch.code}", MEMBER_HEADERS, MEMBER_WIDTHS, member_rows(lg), True
 
 
 def write_xlsxwriter(ledgers, path, title):
@@ -237,8 +252,9 @@ def child(root: str, db: str, out: str, mode: str, rounds: int) -> None:
                               Path(path).stat().st_size / 1e6,
                               importlib.metadata.version(module) if module else ""]
         figures["writers"] = best
-    from handlers.render.ledger import ledger_rows  # counted after the clock stops
-    figures.update(rows=sum(len(ledger_rows(lg)) for lg in ledgers), sheets=len(ledgers) + 1,
+    from handlers.render.ledger import ledger_rows, member_rows  # counted after the clock stops
+    figures.update(rows=sum(len(ledger_rows(lg)) for lg in ledgers),
+                   member_rows=sum(len(member_rows(lg)) for lg in ledgers), sheets=2 * len(ledgers) + 1,
                    due=sum(lg.tasks_due for lg in ledgers), reported=sum(lg.reported for lg in ledgers),
                    rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(figures))
@@ -260,7 +276,8 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         size = Path(f"{tmp}/ledger.xlsx").stat().st_size / 1e6 if not args.compare else 0
     print(f"branches × months:   {args.branches:,} × 12")
-    print(f"ledger rows:         {r['rows']:,} in {r['sheets']:,} sheets; reported {r['reported']:,} of {r['due']:,} due")
+    print(f"ledger rows:         {r['rows']:,} + {r['member_rows']:,} in the members' sheets (党员简历), "
+          f"{r['sheets']:,} sheets; reported {r['reported']:,} of {r['due']:,} due")
     print(f"queries:             {r['query_s']:.2f} s")
     if args.compare:
         ours = r["writers"]["ours (xlsx_stream)"]

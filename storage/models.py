@@ -104,6 +104,10 @@ class Task(Base):
     # What fulfils a recurring duty without a separate report: a meeting kind
     # (支委会 …: the logged meeting is its report) or CHECKIN_DUTY. None: a report.
     duty: Mapped[str | None] = mapped_column(String(16))
+    # The plan's 主题党日 of the month (on its 主题党日 duty): the theme and the
+    # day it is held, pushed to mobile members that day. None: the title, the deadline.
+    theme: Mapped[str | None] = mapped_column(String(300))
+    held_on: Mapped[date | None] = mapped_column(Date)
     issuer: Mapped[str] = mapped_column(String(200))
     issuer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
@@ -158,7 +162,10 @@ class Report(Base):
 class Evidence(Base):
     __tablename__ = "evidence"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    # A report's evidence, or a volunteer record's photo (志愿 then a photo 1:1): one of the two.
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer_service.id", name="fk_evidence_volunteer_id"),
+                                                     index=True)
     media_id: Mapped[str] = mapped_column(String(256))  # an app callback's MediaId ("" for a url)
     url: Mapped[str | None] = mapped_column(Text)  # a smart robot's encrypted download url
     kind: Mapped[str] = mapped_column(String(16))  # image | file | video | voice

@@ -11,8 +11,9 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import (ABSENT, BRANCH, PRESENT, Attendance, CheckIn, CommunityRegistration, Meeting,
+from storage.models import (ABSENT, BRANCH, PRESENT, Attendance, CheckIn, CommunityRegistration, Evidence, Meeting,
                             Organization, RemoteParticipation, Study, Volunteer)
+from storage.reports import EVIDENCE_WINDOW
 
 THEME_DAY = "主题党日"
 
@@ -25,6 +26,24 @@ def record_volunteer(session: Session, member_id: int, hours: float, note: str, 
                     received_at=now)
     session.add(row)
     return row
+
+
+def recent_volunteer_by(session: Session, member_id: int, now: datetime) -> Volunteer | None:
+    """The member's last volunteer record within the evidence window (a
+    photo sent 1:1 after `志愿 N小时` is its evidence), if any."""
+    return session.scalar(select(Volunteer).where(
+        Volunteer.member_id == member_id, Volunteer.received_at >= now - EVIDENCE_WINDOW)
+        .order_by(Volunteer.id.desc()).limit(1))
+
+
+def attach_volunteer_evidence(session: Session, service: Volunteer, media_id: str | None, kind: str,
+                              file_name: str, now: datetime, url: str | None = None) -> int:
+    """A photo or file for a volunteer record, downloaded later like a
+    report's (bot/wecom/media.py); how many the record has now."""
+    session.add(Evidence(volunteer_id=service.id, media_id=media_id or "", url=url, kind=kind,
+                         file_name=file_name, received_at=now))
+    session.flush()
+    return session.scalar(select(func.count()).select_from(Evidence).where(Evidence.volunteer_id == service.id))
 
 
 def record_study(session: Session, member_id: int, content: str, now: datetime) -> Study:

@@ -1,8 +1,9 @@
 """The month's 主题党日 for mobile members (流动党员): the theme comes from
-the plan (the recurring task whose duty is 主题党日: its title and note),
-its day is the task's deadline; from that day on, a mobile member's 学习 or
-签到 in that month counts as taking part remotely — once per member and
-theme, whoever else typed what."""
+the plan (the recurring task whose duty is 主题党日: the month's `themes:`
+entry, else its title; and its note), its day is the plan's `day:` (else the
+task's deadline); from that day on, a mobile member's 学习 or 签到 in that
+month counts as taking part remotely — once per member and theme, whoever
+else typed what."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -25,8 +26,13 @@ def month_theme(session: Session, month: Month) -> Task | None:
 
 
 def theme_day(task: Task) -> date:
-    """The day of the month's 主题党日: the duty's deadline in the plan."""
-    return task.deadline
+    """The day of the month's 主题党日: the plan's `day:` for it, else the duty's deadline."""
+    return task.held_on or task.deadline
+
+
+def theme_of(task: Task) -> str:
+    """The month's 主题党日 theme: the plan's `themes:` entry, else the duty's title."""
+    return task.theme or task.title
 
 
 def mobile_members(session: Session) -> list[Member]:

@@ -213,11 +213,11 @@ def test_ledger_download_is_scoped(as_committee, as_secretary, wecom):
     response = as_committee.get("/dashboard/ledger.xlsx?from=2026-11&to=2026-11")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
-    assert len(book.sheetnames) == 7 and book.sheetnames[1].startswith("ZB0001")
+    assert len(book.sheetnames) == 13 and book.sheetnames[1].startswith("ZB0001")  # 6 branches × (records, members)
     assert as_committee.get("/dashboard/ledger.xlsx?from=2026-13").status_code == 400
     assert as_committee.get("/dashboard/ledger.xlsx?branch=ZB0004").status_code == 404  # another subtree's
     own = load_workbook(io.BytesIO(as_secretary.get("/dashboard/ledger.xlsx?from=2026-11&to=2026-11").data))
-    assert own.sheetnames[1:] == ["ZB0001 县财政局机关党支部"]
+    assert own.sheetnames[1:] == ["ZB0001 县财政局机关党支部", "党员简历 ZB0001"]
     assert as_secretary.get("/dashboard/ledger.xlsx?branch=ZB0002").status_code == 404
 
 

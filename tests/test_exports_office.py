@@ -25,7 +25,7 @@ from sqlalchemy import select
 from bot.exports.bulletin import write_bulletin
 from bot.exports.ledger import write_ledger
 from handlers.render.bulletin import bulletin_sheets
-from handlers.render.ledger import HEADERS, SUMMARY_HEADERS, ledger_rows, summary_rows
+from handlers.render.ledger import HEADERS, MEMBER_HEADERS, SUMMARY_HEADERS, ledger_rows, member_rows, summary_rows
 from storage.bulletin import build_bulletin
 from storage.checkins import record_checkin
 from storage.db import transaction
@@ -167,7 +167,8 @@ def exported(tmp_path_factory):
         bulletin_names = write_bulletin(bulletin, tmp / "bulletin.xlsx", EXPORTED_AT)
         # What each sheet must say: the renderers' rows, under their headers.
         ledger_expected = [[SUMMARY_HEADERS, *summary_rows(ledgers, "台账 2026-11 & <全县>")]]
-        ledger_expected += [[HEADERS, *ledger_rows(lg)] for lg in ledgers]
+        for lg in ledgers:  # each branch's records, then its members (党员简历)
+            ledger_expected += [[HEADERS, *ledger_rows(lg)], [MEMBER_HEADERS, *member_rows(lg)]]
         bulletin_expected = [[s.headers, *s.rows] for s in bulletin_sheets(bulletin)]
     runtime.engine.dispose()
     return SimpleNamespace(tmp=tmp, ledgers=ledgers, ledger=tmp / "ledger.xlsx", bulletin=tmp / "bulletin.xlsx",
@@ -234,8 +235,12 @@ def test_libreoffice_opens_every_sheet_with_its_name_and_text(exported, converte
 
 def test_hostile_names_are_named_legally_and_findable(exported):
     _, names, _ = exported.kinds["ledger"]
-    assert len(names) == 1 + len(HOSTILE) + COMMON and names[0] == "汇总"
-    named = {lg.branch.code: name for lg, name in zip(exported.ledgers, names[1:])}
+    assert len(names) == 1 + 2 * (len(HOSTILE) + COMMON) and names[0] == "汇总"
+    named = {lg.branch.code: name for lg, name in zip(exported.ledgers, names[1::2])}
+    members = {lg.branch.code: name for lg, name in zip(exported.ledgers, names[2::2])}
+    assert members["ZB-Q1"] == "党员简历 ZB-Q1" and members["ZB-X[1]"] == "党员简历 ZB-X1"
+    assert members["汇总"] == "党员简历 汇总" and members["'ZB-AP"] == "党员简历 'ZB-AP"
+    assert all(m.startswith("党员简历 ") for m in members.values())  # recognisable however long the code
     assert named["ZB-Q1"] == 'ZB-Q1 县第2中学"两新"党支部'
     assert named["'ZB-AP"] == "ZB-AP 撇号开头的编码党支部" and named["ZB-AP2"] == "ZB-AP2 撇号结尾党支部"
     assert named["ZB-X[1]"] == "ZB-X1 第3党支部测试"
@@ -260,7 +265,17 @@ def test_cells_are_typed_formatted_and_never_formulas(opened):
     summary = book["汇总"]
     assert summary["C2"].data_type == "n" and summary["C2"].number_format == "0"
     dated = 0
-    for ws in book.worksheets[1:]:
+    for ws in book.worksheets[2::2]:  # the members' sheets: a section per member, records dated
+        assert ws["A1"].value == "党员" and ws["D1"].value == "日期"
+        for row in ws.iter_rows(min_row=2):
+            if row[1].value in ("基本情况", "小计"):
+                assert row[3].value is None and row[5].value is None
+            else:
+                assert isinstance(row[3].value, datetime) and isinstance(row[5].value, datetime)
+            if isinstance(row[0].value, str) and row[0].value[:1] in "=+-@":
+                assert row[0].quotePrefix, row[0].value
+            assert all(c.data_type != "f" for c in row)
+    for ws in book.worksheets[1::2]:
         for row in ws.iter_rows(min_row=2):
             task_date, moment, note = row[3], row[5], row[7]
             assert isinstance(task_date.value, datetime) and task_date.number_format == "yyyy\\-mm\\-dd"

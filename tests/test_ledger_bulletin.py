@@ -34,7 +34,7 @@ def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_p
                                       "-o", str(out)], obj=county, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     book = load_workbook(out)
-    assert book.sheetnames == ["汇总", "ZB0001 县财政局机关党支部"]
+    assert book.sheetnames == ["汇总", "ZB0001 县财政局机关党支部", "党员简历 ZB0001"]
     sheet = book["ZB0001 县财政局机关党支部"]
     assert sheet.freeze_panes == "A2" and sheet.column_dimensions["C"].width >= 30
     header, *rows = rows_of(out, "ZB0001 县财政局机关党支部")

@@ -81,3 +81,60 @@ def test_group_addresses_and_the_outbox_survive_the_move_to_address_rows(any_db_
     columns = {c["name"] for c in inspect(engine).get_columns("organizations")}
     assert not columns & {"robot_key", "chat_id", "last_error"}
     engine.dispose()
+
+
+def test_meetings_reports_and_evidence_survive_the_people_migrations(any_db_url):
+    """A database from before rolls (0006) with a meeting (a head-count), a
+    task, its report and the report's photo, upgraded to the head (0007
+    rolls, 0014 volunteer photos and the plan's theme day): each is kept as
+    it was — the meeting keeps its head-count and gets no roll, the task its
+    duty from its title; after it a photo may belong to a volunteer record
+    instead of a report, and the 主题党日 duty may carry a theme and day."""
+    from datetime import date, datetime
+
+    from sqlalchemy import MetaData, insert, select
+
+    from storage.db import upgrade as upgrade_to
+    engine = create_engine(any_db_url)
+    upgrade_to(engine, "0006")
+    at = datetime(2026, 11, 16, 10, 17)
+    meta = MetaData()
+    meta.reflect(engine)
+    t = meta.tables
+    with engine.begin() as conn:
+        conn.execute(insert(t["organizations"]), [{"id": 1, "code": "ZB0001", "name": "一支部", "type": "党支部",
+                                                  "category": "农村", "active": True, "received_at": at,
+                                                  "updated_at": at}])
+        conn.execute(insert(t["members"]), [{"id": 1, "name": "甲", "roster_key": "u1", "wecom_userid": "u1",
+                                            "org_id": 1, "role": "书记", "status": "正式党员", "is_mobile": False,
+                                            "retired": False, "active": True, "received_at": at, "updated_at": at}])
+        conn.execute(insert(t["meetings"]), [{"id": 1, "branch_id": 1, "kind": "支委会", "held_on": date(2026, 11, 3),
+                                             "attended": 7, "expected": 9, "note": "旧会议", "member_id": 1,
+                                             "received_at": at}])
+        conn.execute(insert(t["tasks"]), [{"id": 1, "natural_key": "k1", "month": "2026-11", "number": 1,
+                                          "title": "开展主题党日活动", "deadline": date(2026, 11, 30),
+                                          "target_kind": "all", "target_values": "", "recurring": True,
+                                          "issuer": "组织部", "received_at": at}])
+        conn.execute(insert(t["reports"]), [{"id": 1, "task_id": 1, "branch_id": 1, "member_id": 1, "kind": "done",
+                                            "note": "已开展", "received_at": at}])
+        conn.execute(insert(t["evidence"]), [{"id": 1, "report_id": 1, "media_id": "M1", "kind": "image",
+                                             "file_name": "照片.jpg", "sha256": "ab" * 32, "received_at": at}])
+    upgrade(engine)
+    meta = MetaData()
+    meta.reflect(engine)
+    t = meta.tables
+    with engine.begin() as conn:
+        meeting = conn.execute(select(t["meetings"].c.attended, t["meetings"].c.expected, t["meetings"].c.note)).one()
+        assert tuple(meeting) == (7, 9, "旧会议")
+        assert tuple(conn.execute(select(t["reports"].c.note, t["reports"].c.meeting_id)).one()) == ("已开展", None)
+        assert conn.execute(select(t["attendance"].c.id)).all() == []  # a head-count stays a head-count
+        assert conn.execute(select(t["tasks"].c.duty)).scalar() == "主题党日"
+        assert tuple(conn.execute(select(t["evidence"].c.report_id, t["evidence"].c.volunteer_id,
+                                         t["evidence"].c.sha256)).one()) == (1, None, "ab" * 32)
+        assert tuple(conn.execute(select(t["tasks"].c.theme, t["tasks"].c.held_on)).one()) == (None, None)
+        conn.execute(insert(t["volunteer_service"]), [{"id": 1, "member_id": 1, "day": date(2026, 11, 16),
+                                                       "hours": 2.0, "note": "", "received_at": at}])
+        conn.execute(insert(t["evidence"]), [{"id": 2, "report_id": None, "volunteer_id": 1, "media_id": "M2",
+                                             "kind": "image", "file_name": "志愿.jpg", "received_at": at}])
+        conn.execute(t["tasks"].update().values(theme="学雷锋", held_on=date(2026, 11, 13)))
+    engine.dispose()

@@ -121,3 +121,49 @@ def test_a_plan_starting_in_november_does_not_invent_earlier_duties():
     assert months == {"2026-11", "2026-12"}
     quarterly = [t for t in spec.tasks if t.title == "召开支部党员大会"]
     assert [(t.month, t.deadline) for t in quarterly] == [("2026-11", date(2026, 12, 31))]
+
+
+def test_the_theme_day_has_its_theme_and_day_from_the_plan(runtime):
+    load(runtime, PLAN_2027)
+    by_month = {t.month: t for t in tasks_of_duty(runtime, "主题党日")}
+    assert len(by_month) == 12
+    march, july = by_month["2027-03"], by_month["2027-07"]
+    assert (march.theme, march.held_on, march.deadline) == ("学雷锋志愿服务", date(2027, 3, 15), date(2027, 3, 31))
+    assert (july.theme, july.held_on) == ("庆祝建党 106 周年，重温入党誓词", date(2027, 7, 1))  # its own day
+    others = [t for t in tasks_of_duty(runtime, "支委会")]
+    assert others and all(t.theme is None and t.held_on is None for t in others)
+
+
+def test_a_day_past_the_month_end_is_its_last_day_and_unlisted_months_keep_the_title():
+    spec = parse_plan("year: 2027\nrecurring:\n  - title: 开展主题党日活动\n    kind: 主题党日\n    every: month\n"
+                      "    day: 31\n    themes:\n      4: 清明祭英烈\n", "plan.yaml")
+    days = {t.month: (t.theme, t.held_on) for t in spec.tasks}
+    assert days["2027-02"] == (None, date(2027, 2, 28)) and days["2027-04"] == ("清明祭英烈", date(2027, 4, 30))
+
+
+def tasks_of_duty(rt, duty):
+    with rt.sessions() as s:
+        return s.scalars(select(Task).where(Task.duty == duty).order_by(Task.month)).all()
+
+
+THEME_HEAD = "recurring:\n  - title: 开展主题党日活动\n    kind: 主题党日\n    every: month\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    (THEME_HEAD + "    day: 十五\n", "第 7 行：day（主题党日日期）“十五”无效，应为每月几号（1–31 的整数）"),
+    (THEME_HEAD + "    day: 0\n", "第 7 行：day（主题党日日期）“0”无效"),
+    (THEME_HEAD + "    themes:\n      3: 学雷锋\n      13: 多余\n", "第 9 行：themes（各月主题）中的月份“13”应为 1–12"),
+    (THEME_HEAD + "    themes:\n      3: 学雷锋\n      4:\n", "第 9 行：themes（各月主题）中 4 月的主题为空"),
+    (THEME_HEAD + "    themes:\n      3: " + "长" * 301 + "\n", "第 8 行：themes（各月主题）中 3 月的主题太长（301字），最多300字"),
+    (THEME_HEAD + "    themes:\n      3: {theme: 学雷锋, day: 40}\n", "第 8 行：3 月的 day（主题党日日期）“40”无效"),
+    (THEME_HEAD + "    themes: 学雷锋\n", "第 7 行：themes（各月主题）应按月份列出"),
+    ("recurring:\n  - title: 召开支部委员会会议\n    kind: 支委会\n    every: month\n    day: 15\n",
+     "第 4 行：day（活动日）和 themes（各月主题）只用于每月的主题党日"),
+])
+def test_theme_day_errors_name_the_row(runtime, tmp_path, body, message):
+    path = tmp_path / "plan.yaml"
+    path.write_text("year: 2027\nissuer: 组织部\n" + body, encoding="utf-8")
+    with pytest.raises(PlanError) as err:
+        load(runtime, path)
+    assert message in str(err.value)
+    assert tasks(runtime, "2027-03") == []

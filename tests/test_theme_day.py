@@ -80,6 +80,7 @@ def test_replying_study_or_checkin_counts_as_taking_part_remotely(wecom, county)
     assert "签到成功" in reply and "已记为远程参加2026年11月主题党日「开展主题党日活动」。" in reply
     assert "远程参加" not in wecom.say(MOBILE, "学习 党章第二章")  # once a theme
     assert "已记为远程参加" in wecom.say(MOBILE_2, "学习 二十届四中全会公报")
+    assert "主题党日：参加 0 次 / 共 1 次，远程参加 1 次" in wecom.say(MOBILE, "我的")
     assert "远程参加" not in wecom.say(MEMBER, "学习 党章")  # not a mobile member: attends in person
     d = datetime(2026, 11, 30).date()
     assert remote(county) == [(MOBILE, "checkin", d), (MOBILE_2, "study", d)]
@@ -92,3 +93,25 @@ def test_replying_study_or_checkin_counts_as_taking_part_remotely(wecom, county)
     assert scores["杨娜燕"].stats.theme_remote == 0 and scores["杨娜燕"].scores[2] == 100
     with county.sessions() as s:
         assert s.scalar(select(func.count()).select_from(RemoteParticipation)) == 2
+
+
+def test_the_plans_theme_and_day_are_what_mobile_members_get(wired, wecom):
+    """examples/plan-2027.yaml: `day: 15`, March's theme 学雷锋志愿服务, July's
+    on its own day (the 1st). The push goes on that day with that theme;
+    replies from that day on count, naming the theme."""
+    wired.clock.at = datetime(2027, 3, 12, 9, 5)  # Friday before the day
+    assert "theme-day" not in run_daily(wired)
+    wired.clock.at = datetime(2027, 3, 12, 20, 0)
+    assert "远程参加" not in wecom.say(MOBILE, "学习 雷锋日记")
+    wired.clock.at = datetime(2027, 3, 15, 9, 5)  # Monday the 15th
+    assert run_daily(wired)["theme-day"] == len(reachable_mobile(wired))
+    body = dict((t, b) for t, p, b in theme_rows(wired) if p == "2027-03")[f"member:{MOBILE}"]
+    assert body.startswith("莫娜建同志，您好！2027年3月主题党日（3月15日）：**学雷锋志愿服务**\n固定每月 15 日前后")
+    wired.clock.at = datetime(2027, 3, 15, 20, 0)
+    assert "已记为远程参加2027年3月主题党日「学雷锋志愿服务」。" in wecom.say(MOBILE, "学习 雷锋精神")
+    assert "已记为远程参加2027年3月主题党日「学雷锋志愿服务」。" in wecom.say(MOBILE_2, "签到")
+    wired.clock.at = datetime(2027, 7, 1, 9, 5)  # Thursday 1 July: July's own day
+    run_daily(wired)
+    july = [b for _, p, b in theme_rows(wired) if p == "2027-07"]
+    assert len(july) == len(reachable_mobile(wired))
+    assert all("2027年7月主题党日（7月1日）：**庆祝建党 106 周年，重温入党誓词**" in b for b in july)

@@ -138,7 +138,7 @@ def test_the_workbench_in_a_real_browser(served, browser_page, wecom, tmp_path):
     download.value.save_as(saved)
     shutil.copy(saved, ARTIFACTS / "workbench-ledger.xlsx")
     book = load_workbook(saved)
-    assert book.sheetnames == ["汇总", "ZB0001 县财政局机关党支部"]
+    assert book.sheetnames == ["汇总", "ZB0001 县财政局机关党支部", "党员简历 ZB0001"]
     marks = [row[-1] for row in book["ZB0001 县财政局机关党支部"].iter_rows(values_only=True)]
     assert "退回原因：缺少排查情况表" in marks
     shot(page, "6-branch")

@@ -1,5 +1,6 @@
-"""The ledger (台账) workbook: a summary sheet (first and active), then one
-sheet per branch, named "CODE 支部名称" (made valid and unique by the
+"""The ledger (台账) workbook: a summary sheet (first and active), then per
+branch two sheets: its records, named "CODE 支部名称", and its members'
+(党员简历), named "党员简历 CODE" (each name made valid and unique by the
 writer, so maybe cut: each printed page's header says it in full); frozen, printed-on-every-page header rows, widths an office worker
 expects, and each row's mark (the last column) in red. The words come from
 handlers/render/ledger.py; each branch's rows are rendered just before its
@@ -12,11 +13,13 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.exports.xlsx_stream import StreamingWorkbook
-from handlers.render.ledger import HEADERS, SUMMARY_HEADERS, SUMMARY_TITLE, ledger_rows, summary_rows
+from handlers.render.ledger import (HEADERS, MEMBER_HEADERS, MEMBER_SHEET, SUMMARY_HEADERS, SUMMARY_TITLE, ledger_rows,
+                                    member_rows, summary_rows)
 from storage.ledger import BranchLedger
 
 BRANCH_WIDTHS = (6, 9, 40, 12, 10, 18, 10, 40, 40, 30)
 SUMMARY_WIDTHS = (10, 36, 10, 8, 10, 10, 10, 12, 10, 12)
+MEMBER_WIDTHS = (10, 8, 40, 12, 12, 18, 10, 36, 14, 26)
 
 
 def write_ledger(ledgers: list[BranchLedger], path: str | Path, title: str,
@@ -30,5 +33,9 @@ def write_ledger(ledgers: list[BranchLedger], path: str | Path, title: str,
         branch = f"{lg.branch.code} {lg.branch.name}"
         names.append(book.add_sheet(branch, HEADERS, BRANCH_WIDTHS, ledger_rows(lg), mark_last=True,
                                     caption=branch))
+        # Next to it, its members (党员简历): the word first, so a long code cut to fit
+        # the 31-unit name still leaves the sheet recognisable; the caption says it in full.
+        names.append(book.add_sheet(f"{MEMBER_SHEET} {lg.branch.code}", MEMBER_HEADERS, MEMBER_WIDTHS,
+                                    member_rows(lg), mark_last=True, caption=f"{branch} {MEMBER_SHEET}"))
     book.close()
     return names

@@ -1,5 +1,6 @@
-"""Evidence files: photos and files sent with or after `完成 N`, saved into
-server.media_dir named by their sha256, outside the 5-second callback.
+"""Evidence files: photos and files sent with or after `完成 N` (or after
+`志愿 N小时`), saved into server.media_dir named by their sha256, outside
+the 5-second callback.
 
 Two sources (WECOM.md §7): the app callback's MediaId, fetched with
 media/get (a media id lives 3 days); and the smart robot's url, whose

@@ -38,7 +38,8 @@ def whoami(cmd: Command, ctx: Context) -> str:
     proxy = f"（其中代签 {s.proxy_checkins} 天）" if s.proxy_checkins else ""
     lines += [f"本季度（{quarter.year}年第{quarter.quarter}季度）：",
               f"会议：出席 {s.attended} 次 / 应参加 {s.held} 次",
-              f"主题党日：参加 {s.theme_attended} 次 / 共 {s.theme_held} 次",
+              f"主题党日：参加 {s.theme_attended} 次 / 共 {s.theme_held} 次"
+              + (f"，远程参加 {s.theme_remote} 次" if s.theme_remote else ""),
               f"签到：{s.checkin_days} 天{proxy}",
               f"志愿：{s.volunteer_hours:g} 小时",
               f"学习：{s.study_days} 天",

@@ -15,7 +15,7 @@ from storage.meetings import duty_task, mobile_not_checked_in, people_of
 from storage.models import BRANCH, CHECKIN_DUTY
 from storage.reports import add_report
 from storage.tasks import REPORTED, state_of
-from storage.theme_day import CHECKIN, take_part_remotely
+from storage.theme_day import CHECKIN, take_part_remotely, theme_of
 
 
 @command("checkin", "签到", "报到", "checkin", "check-in")  # a location message comes here too
@@ -41,7 +41,7 @@ def remote_theme_day(ctx: Context, via: str) -> list[str]:
     taking part remotely, said once."""
     if ctx.actor.unit.type != BRANCH or not (task := take_part_remotely(ctx.session, ctx.actor.member, via, ctx.now)):
         return []
-    return [f"已记为远程参加{ctx.month.label}主题党日「{task.title}」。"]
+    return [f"已记为远程参加{ctx.month.label}主题党日「{theme_of(task)}」。"]
 
 
 @command("proxy_checkin", "代签", "proxy", roles=REPORTERS, refusal=cannot("代签（只有书记、副书记和支委可以）"))

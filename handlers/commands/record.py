@@ -36,7 +36,7 @@ def volunteer(cmd: Command, ctx: Context) -> str:
     lines = [f"已登记志愿服务 {hours:g} 小时（{moment(ctx.now)}）。本季度累计 {stats.volunteer_hours:g} 小时。"]
     if row.community_id:
         lines.append("已同时计入你双报到的社区。")
-    lines.append("如有照片，可单聊发给我作为记录。")
+    lines.append("如有照片，10分钟内单聊发给我，作为这次志愿服务的记录。")
     return "\n".join(lines)
 
 

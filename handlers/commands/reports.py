@@ -1,4 +1,5 @@
-"""完成, 更正, and the photo or file that follows a report as evidence."""
+"""完成, 更正, and the photo or file that follows a report — or a volunteer
+record (志愿 N小时) — as evidence."""
 from __future__ import annotations
 
 from handlers.context import REPORTERS, CommandError, Context
@@ -8,6 +9,7 @@ from handlers.registry import cannot, command
 from handlers.render import moment, quote, task_label, task_ref
 from storage.models import MEETING_KINDS, Task
 from storage.orgs import targets
+from storage.people import attach_volunteer_evidence, recent_volunteer_by
 from storage.reports import add_report, attach_evidence, current_report, recent_report_by
 from storage.tasks import REPORTED, find_task, state_of, task_by_id
 
@@ -66,10 +68,15 @@ def correct(cmd: Command, ctx: Context) -> str:
 
 
 def evidence(cmd: Command, ctx: Context) -> str:
-    """照片/文件：作为刚上报任务的证明材料"""
+    """照片/文件：作为刚上报任务（或刚登记的志愿服务）的证明材料"""
     report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
+    service = recent_volunteer_by(ctx.session, ctx.actor.member.id, ctx.now)
+    # The later of the two is what the photo is about (a tie keeps the report, as before 志愿 took photos).
+    if service is not None and (report is None or service.received_at > report.received_at):
+        return _attach_to_service(ctx, service)
     if report is None:
-        return "收到材料，但10分钟内没有你的上报。请先发送“完成 N 说明”，再发照片或文件。"
+        return ("收到材料，但10分钟内没有你的上报或志愿服务登记。请先发送“完成 N 说明”或“志愿 N小时 说明”，"
+                "再发照片或文件。")
     return _attach(ctx, report)
 
 
@@ -80,17 +87,37 @@ def evidence_with(cmd: Command, ctx: Context) -> str:
         report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
         if report is not None:
             return _attach(ctx, report)
+    if cmd.name == "volunteer":
+        service = recent_volunteer_by(ctx.session, ctx.actor.member.id, ctx.now)
+        if service is not None:
+            return _attach_to_service(ctx, service)
     return "（随消息发来的照片或文件未保存：证明材料请与“完成 N”一起发，或上报后10分钟内单聊发给我。）"
 
 
 def _attach(ctx: Context, report) -> str:
     media = ctx.inbound.media
     for i, item in enumerate(media, start=1):
-        reference = item.media_id or ""
-        name = item.file_name or f"{item.kind}-{reference[:12] or f'{ctx.inbound_id}-{i}'}." \
-                                 f"{'jpg' if item.kind == 'image' else 'bin'}"
-        attach_evidence(ctx.session, report, item.media_id, item.kind, name, ctx.now, url=item.url)
+        attach_evidence(ctx.session, report, item.media_id, item.kind, _file_name(ctx, item, i), ctx.now,
+                        url=item.url)
     task = task_by_id(ctx.session, report.task_id)
     kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
     what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
     return f"已将{what}作为第{task.number}项「{task.title}」的证明材料。"
+
+
+def _attach_to_service(ctx: Context, service) -> str:
+    media, count = ctx.inbound.media, 0
+    for i, item in enumerate(media, start=1):
+        count = attach_volunteer_evidence(ctx.session, service, item.media_id, item.kind,
+                                          _file_name(ctx, item, i), ctx.now, url=item.url)
+    kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
+    what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
+    return (f"已将{what}作为你{service.day.month}月{service.day.day}日志愿服务 {service.hours:g} 小时的记录"
+            f"（这次服务共 {count} 份）。")
+
+
+def _file_name(ctx: Context, item, i: int) -> str:
+    """The name WeCom gave, or one made from the MediaId (the downloader fixes the extension)."""
+    reference = item.media_id or ""
+    return item.file_name or f"{item.kind}-{reference[:12] or f'{ctx.inbound_id}-{i}'}." \
+                             f"{'jpg' if item.kind == 'image' else 'bin'}"

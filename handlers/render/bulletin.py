@@ -51,7 +51,7 @@ def render_bulletin(b: Bulletin, issuer: str) -> str:
     lines += [f"- {s.branch.name}：缺{_missing(s)}" for s in missed[:SHOWN]] or ["无"]
     lines += ["", f"**本月未报到的流动党员：{len(b.not_checked_in)} 人**"]
     lines += [f"- {org.name}：{m.name}" for m, org in b.not_checked_in[:SHOWN]]
-    lines += ["", f"**零积分人员（流动党员和支委）：{len(b.zero_point)} 人，请各支部跟进联系。**"]
+    lines += ["", f"**零积分人员（全体党员）：{len(b.zero_point)} 人，请各支部跟进联系。**"]
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
 """The ledger (台账) as the rows of its sheets (pure): a summary row per
-branch, then per branch one row per report version, meeting and check-in,
-with every mark (逾期上报, 更正, 补记录 …) in the last column, where the
+branch, then per branch one row per report version, meeting, check-in and
+双报到 service, and the rows of its member part (党员简历: a section per
+member), with every mark (逾期上报, 更正, 补记录, 代签 …) in the last column, where the
 workbook shows it in red. storage/ledger.py says what happened; this module
 says it in the words an inspector reads. Dates and times stay date and
 datetime values, counts stay numbers: the workbook writes them as real
@@ -9,7 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from storage.ledger import BranchLedger, CheckInRecord, EvidenceFile, MeetingRecord, TaskRecord
+from handlers.render import mask_phone
+from storage.ledger import (CHECKIN, MEETING, REMOTE, STUDY, VOLUNTEER, BranchLedger, CheckInRecord, EvidenceFile,
+                            MeetingRecord, MemberEntry, MemberLedger, ServiceRecord, TaskRecord)
+from storage.models import ABSENT, EXCUSED, PRESENT
+from storage.points import points
 from storage.tasks import REPORTED, RETURNED
 
 SUMMARY_TITLE = "汇总"
@@ -53,6 +58,7 @@ def ledger_rows(ledger: BranchLedger) -> list[Row]:
         _task_rows(rows, record)
     rows += [_meeting_row(m) for m in ledger.meetings]
     rows += [_checkin_row(c) for c in ledger.checkins]
+    rows += [_service_row(r) for r in ledger.community_service]
     return rows
 
 
@@ -96,4 +102,74 @@ def _meeting_row(m: MeetingRecord) -> Row:
 
 def _checkin_row(c: CheckInRecord) -> Row:
     return ("签到", str(c.day)[:7], f"流动党员 {c.member_name}（{c.city}）", c.day, "已签到", c.received_at,
-            c.member_name, cell(c.note or c.label), "", "")
+            c.proxy_by or c.member_name, cell(c.note or c.label), "", f"代签（{c.proxy_by}登记）" if c.proxy_by else "")
+
+
+def _service_row(r: ServiceRecord) -> Row:
+    """双报到: a member of another unit served this community."""
+    return ("志愿（双报到）", str(r.day)[:7], f"{r.member_name}（{r.member_branch}）志愿服务 {r.hours:g} 小时", r.day,
+            "已登记", r.received_at, r.member_name, cell(r.note), _photos(r.evidence), "")
+
+
+# The member part (党员简历): one sheet per branch, a section per member —
+# a 基本情况 row, every record in date order, a 小计 row with the period's
+# figures and points. The member's name leads every row, so a filter on the
+# first column shows one member's whole record.
+MEMBER_SHEET = "党员简历"
+MEMBER_HEADERS = ("党员", "类别", "事项", "日期", "情况", "登记时间（服务器）", "登记人", "说明", "证明材料", "标注")
+ATTENDANCE = {PRESENT: "出席", ABSENT: "缺席", EXCUSED: "请假"}
+VIA = {"study": "回复“学习”", "checkin": "回复“签到”"}
+ZERO_POINTS = "零积分，请跟进"  # 0 or less, as the bulletin counts them
+
+
+def member_rows(ledger: BranchLedger) -> list[Row]:
+    """The branch's member sheet under MEMBER_HEADERS. Mobile numbers are
+    masked (138****1234): the ledger goes to inspectors and archives."""
+    rows: list[Row] = []
+    for m in ledger.members:
+        rows.append(_profile_row(m))
+        rows += [_entry_row(m.name, e) for e in m.entries]
+        rows.append(_subtotal_row(m))
+    return rows
+
+
+def _profile_row(m: MemberLedger) -> Row:
+    who = f"{m.role}，{m.status}" + (f"，流动党员（{m.city}）" if m.is_mobile and m.city else
+                                     "，流动党员" if m.is_mobile else "") + ("" if m.active else "，已不在册")
+    facts = [f"手机 {mask_phone(m.phone)}"] if m.phone else []
+    if m.community:
+        facts.append(f"双报到社区：{m.community}")
+    return (m.name, "基本情况", who, None, "", None, "", "；".join(facts), "", "")
+
+
+def _entry_row(name: str, e: MemberEntry) -> Row:
+    if e.kind == MEETING:
+        return (name, "会议", e.detail, e.day, ATTENDANCE.get(e.status, e.status), e.received_at, e.typed_by,
+                cell(e.note), "", f"补记录（会后 {e.lag_days} 天登记）" if e.backfilled else "")
+    if e.kind == CHECKIN:
+        return (name, "签到", "代签" if e.proxy else "签到", e.day, "已签到", e.received_at, e.typed_by, cell(e.note),
+                "", f"代签（{e.typed_by}登记）" if e.proxy else "")
+    if e.kind == REMOTE:
+        return (name, "主题党日", f"远程参加「{e.detail}」", e.day, "远程参加", e.received_at, e.typed_by,
+                VIA.get(e.status, ""), "", "")
+    if e.kind == VOLUNTEER:
+        return (name, "志愿", "志愿服务", e.day, f"{e.hours:g} 小时", e.received_at, e.typed_by, cell(e.note),
+                _photos(e.evidence), f"计入双报到社区：{e.community}" if e.community else "")
+    assert e.kind == STUDY, e.kind
+    return (name, "学习", "理论学习", e.day, "已学习", e.received_at, e.typed_by, cell(e.note), "", "")
+
+
+def _subtotal_row(m: MemberLedger) -> Row:
+    s = m.stats
+    photos = sum(e.evidence for e in m.entries)
+    figures = (f"会议 出席 {s.attended}/{s.held}；主题党日 {s.theme_attended}/{s.theme_held}"
+               + (f"（远程参加 {s.theme_remote}）" if s.theme_remote else "")
+               + f"；缺席 {s.absent}；签到 {s.checkin_days} 天" + (f"（代签 {s.proxy_checkins}）" if s.proxy_checkins else "")
+               + f"；志愿 {s.volunteer_hours:g} 小时；学习 {s.study_days} 天")
+    score = points(s)
+    return (m.name, "小计", figures, None, f"积分 {score}", None, "", "", _photos(photos),
+            ZERO_POINTS if score <= 0 else "")
+
+
+def _photos(n: int) -> str:
+    return f"照片/文件 {n} 份" if n else ""

@@ -55,4 +55,5 @@ def _apply_tasks(session: Session, plan: Plan, spec: PlanSpec, now: datetime) ->
 def _fields(item: TaskSpec, issuer: str) -> dict:
     return {"title": item.title, "deadline": item.deadline, "target_kind": item.target_kind,
             "target_values": ",".join(item.target_values), "evidence": item.evidence,
-            "note": item.note, "recurring": item.recurring, "duty": item.duty, "issuer": issuer}
+            "note": item.note, "recurring": item.recurring, "duty": item.duty, "issuer": issuer,
+            "theme": item.theme, "held_on": item.held_on}

@@ -4,6 +4,7 @@ months they fall in. Pure apart from the holiday calendar; errors name the
 line."""
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +16,8 @@ from storage.month import FIRST_YEAR, LAST_YEAR, OutOfRange, check_year
 from storage.workdays import last_workday
 
 QUARTER_FIRST_MONTHS = (1, 4, 7, 10)
+THEME_DAY_DUTY = "主题党日"
+THEME_CHARS = Task.theme.type.length
 # A recurring duty states what fulfils it (`kind: 支委会`, `kind: 签到`); a
 # plan written before `kind` existed gets it for the standard duties' titles.
 KIND_ALIASES = {"签到": CHECKIN_DUTY, "报到": CHECKIN_DUTY}
@@ -40,6 +43,8 @@ class TaskSpec:
     note: str | None
     recurring: bool
     duty: str | None = None  # a meeting kind or CHECKIN_DUTY (storage.models.Task.duty)
+    theme: str | None = None     # 主题党日: the month's theme (`themes:`), pushed to mobile members
+    held_on: date | None = None  # 主题党日: the day it is held (`day:`, or a month's own `day`)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,21 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
+    # each key's own line, so an error inside a list such as `themes:` names its row
+    mapping["__lines__"] = {loader.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value}
     return mapping
+
+
+class _AtLine(ValueError):
+    """A problem on a line other than its item's first."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.line = line
+
+
+def _meta(key: Any) -> bool:
+    return key in ("__line__", "__lines__")
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -84,10 +103,10 @@ def parse_plan(text: str, source: str, branch_codes: set[str] | None = None) -> 
     for item in doc.get("recurring") or []:
         tasks += _guard(problems, source, item, lambda: _recurring(item, year, first, branch_codes))
     for month, items in months.items():
-        if month == "__line__":
+        if _meta(month):
             continue
         if not (isinstance(month, int) and 1 <= month <= 12):
-            problems.append(f"{source} 第 {months['__line__']} 行：月份“{month}”应为 1–12")
+            problems.append(f"{source} 第 {months['__lines__'].get(month, months['__line__'])} 行：月份“{month}”应为 1–12")
             continue
         for item in items or []:
             tasks += _guard(problems, source, item, lambda: [_one_off(item, year, month, branch_codes)])
@@ -106,7 +125,7 @@ def _guard(problems: list[str], source: str, item: Any, build) -> list[TaskSpec]
     try:
         return build()
     except ValueError as e:
-        problems.append(f"{source} 第 {item['__line__']} 行：{e}")
+        problems.append(f"{source} 第 {getattr(e, 'line', None) or item['__line__']} 行：{e}")
         return []
 
 
@@ -144,10 +163,65 @@ def _recurring(item: dict, year: int, first: int, codes: set[str] | None) -> lis
         due = [(max(q, first), q + 2) for q in QUARTER_FIRST_MONTHS if q + 2 >= first]
     label = "每月" if every == "month" else "每季度"
     duty = _duty(item, title)
+    themes = _themes(item, year, duty, every)
     return [TaskSpec(f"plan:{year}-{m:02d}:{label}:{title}", f"{year}-{m:02d}", title,
                      last_workday(year, end), kind, values, _text(item, "evidence"),
-                     _text(item, "note"), True, duty)
+                     _text(item, "note"), True, duty, *themes.get(m, (None, None)))
             for m, end in due]
+
+
+def _themes(item: dict, year: int, duty: str | None, every: str) -> dict[int, tuple[str | None, date | None]]:
+    """主题党日 only: `day:` (the day of each month it is held) and `themes:`
+    (month → its theme, or month → {theme:, day:} for a month held on
+    another day). Month → (theme, day held); a month not listed keeps the
+    duty's title as its theme, and `day:` (or, without it, the deadline)."""
+    day, themes = item.get("day"), item.get("themes")
+    if day is None and themes is None:
+        return {}
+    if duty != THEME_DAY_DUTY or every != "month":
+        raise ValueError("day（活动日）和 themes（各月主题）只用于每月的主题党日（kind: 主题党日，every: month）")
+    lines = item.get("__lines__", {})
+    try:
+        _day_of_month(day, year, 1, "day（主题党日日期）")  # checked even when every month names its own
+    except ValueError as e:
+        raise _AtLine(str(e), lines.get("day")) from None
+    if themes is None:
+        themes = {}
+    if not isinstance(themes, dict):
+        raise _AtLine("themes（各月主题）应按月份列出，如：themes: {3: 学雷锋志愿服务}", lines.get("themes"))
+    found = {}
+    for month, value in themes.items():
+        if _meta(month):
+            continue
+        line = themes["__lines__"].get(month)
+        if not (isinstance(month, int) and 1 <= month <= 12):
+            raise _AtLine(f"themes（各月主题）中的月份“{month}”应为 1–12", line)
+        own_day = day
+        if isinstance(value, dict):
+            own_day = value.get("day", day)
+            value = value.get("theme")
+        theme = str(value or "").strip()
+        if not theme:
+            raise _AtLine(f"themes（各月主题）中 {month} 月的主题为空", line)
+        if len(theme) > THEME_CHARS:
+            raise _AtLine(f"themes（各月主题）中 {month} 月的主题太长（{len(theme)}字），最多{THEME_CHARS}字", line)
+        try:
+            found[month] = (theme, _day_of_month(own_day, year, month, f"{month} 月的 day（主题党日日期）"))
+        except ValueError as e:
+            raise _AtLine(str(e), line) from None
+    if day is not None:
+        for month in range(1, 13):
+            found.setdefault(month, (None, _day_of_month(day, year, month, "day（主题党日日期）")))
+    return found
+
+
+def _day_of_month(day: Any, year: int, month: int, what: str) -> date | None:
+    """Day N of the month (31 in a shorter month: its last day); None if not given."""
+    if day is None:
+        return None
+    if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 31:
+        raise ValueError(f"{what}“{day}”无效，应为每月几号（1–31 的整数），如 day: 15")
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
 def _duty(item: dict, title: str) -> str | None:
