@@ -86,7 +86,7 @@ def test_group_addresses_and_the_outbox_survive_the_move_to_address_rows(any_db_
 def test_meetings_reports_and_evidence_survive_the_people_migrations(any_db_url):
     """A database from before rolls (0006) with a meeting (a head-count), a
     task, its report and the report's photo, upgraded to the head (0007
-    rolls, 0014 volunteer photos and the plan's theme day): each is kept as
+    rolls, 0010 volunteer photos and the plan's theme day): each is kept as
     it was — the meeting keeps its head-count and gets no roll, the task its
     duty from its title; after it a photo may belong to a volunteer record
     instead of a report, and the 主题党日 duty may carry a theme and day."""

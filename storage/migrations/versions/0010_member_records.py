@@ -10,7 +10,7 @@ Issue 12 (remaining parts).
   members get that theme on that day. Existing tasks keep neither (the
   duty's title and deadline, as before).
 
-Revision ID: 0014
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30
 """
@@ -18,7 +18,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0014"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
