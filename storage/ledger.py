@@ -62,6 +62,8 @@ class TaskRecord(NamedTuple):
     versions: tuple[ReportVersion, ...]  # oldest first; the last one counts
     overdue: bool                      # nothing reported and the deadline has passed
     return_reason: str | None
+    acknowledged_at: datetime | None = None  # 收到, by a card's button or 收到 N
+    deadline: date | None = None             # this branch's, where an extension moved it
 
 
 class MeetingRecord(NamedTuple):
@@ -128,7 +130,8 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
     # Only the columns used: a county-year has ~60,000 assignments, and each
     # unused datetime column would be parsed for every one of them.
     states = {(a.task_id, a.branch_id): a for a in run(
-        select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason)
+        select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason,
+               Assignment.acknowledged_at, Assignment.deadline)
         .where(Assignment.task_id.in_(task_ids)))}
     meetings = defaultdict(list)
     for m in run(select(Meeting.__table__).where(Meeting.held_on >= start, Meeting.held_on < end)
@@ -167,7 +170,10 @@ def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple
         found = versions.get(key, ())
         assignment = states.get(key)
         state, reason = (assignment.state, assignment.return_reason) if assignment else (OPEN, None)
-        overdue = not found and task.deadline < today
+        own = assignment.deadline if assignment is not None else None
+        if own and found:  # late against this branch's own (extended) deadline
+            found = tuple(v._replace(late=v.received_at.date() > own) for v in found)
+        overdue = not found and (own or task.deadline) < today
         if overdue:
             overdue_count += 1
         elif found:
@@ -175,7 +181,10 @@ def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple
                 reported += 1
                 on_time += not found[0].late
             corrected += corrections.get(key, 0)
-        records.append(TaskRecord(task, state, tuple(found), overdue, reason))
+        if assignment is not None and (own or assignment.acknowledged_at):
+            records.append(TaskRecord(task, state, tuple(found), overdue, reason, assignment.acknowledged_at, own))
+        else:
+            records.append(TaskRecord(task, state, tuple(found), overdue, reason))
     ledger.tasks_due += len(tasks)
     ledger.reported += reported
     ledger.on_time += on_time
