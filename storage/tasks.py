@@ -62,6 +62,10 @@ class TaskBook:
         return BranchTask(task, a.state, a.return_reason, a.acknowledged_at, a.deadline) if a \
             else BranchTask(task, OPEN)
 
+    def of(self, task, branch: Organization) -> BranchTask:
+        """One task for one branch: state, 收到, own deadline."""
+        return self._with_state(task, branch)
+
     def state_of(self, task, branch: Organization) -> str:
         a = self.states.get((task.id, branch.id))
         return a.state if a else OPEN
