@@ -12,9 +12,10 @@ from bot.config import load_config
 from bot.outbound.worker import DeliveryWorker
 from bot.wecom.client import WeComClient
 from bot.wecom.standin import card_problem
-from storage.models import Assignment, AuditEntry, Card, ExtensionRequest, Report, Task
+from storage.models import Assignment, AuditEntry, ExtensionRequest, Report, Task
 from tests.conftest import no_sleep
 from tests.wecom_peer import card_event_xml, media_xml
+from tests.workbench import accounts, as_org  # noqa: F401  (fixtures)
 
 ORG = "s7001"             # 组织部 部长: publishes
 COMMITTEE = "s7004"       # 县直机关工委 书记: ZB0001's committee, did not publish
@@ -311,3 +312,31 @@ def test_a_response_code_updates_once_within_72_hours(wired, standin):
         client.update_card({**body, "response_code": old})
     with pytest.raises(SendError, match="task_id exist"):
         client.send_card(SECRETARY, GOOD)  # a task_id once per app
+
+
+# ---- the workbench and the smart robot ---------------------------------------------------
+
+def test_the_matrix_filters_acknowledged_and_the_task_page_shows_it(accounts, as_org, wecom):
+    from tests.test_workbench_matrix import matrix
+    assert "已收到" in wecom.say(SECRETARY, "收到 1")
+    data, rows = matrix(as_org, "?status=acknowledged")
+    assert [code for code, _ in data["branches"]] == ["ZB0001"] and rows["ZB0001"][1] == ["a", "11-16 10:17"]
+    assert "收 已收到" in as_org.page("/dashboard/matrix")
+    page = as_org.page("/dashboard/tasks/1")
+    assert "收到 11-16 10:17" in page and "<b>1</b> 已收到" in page
+
+
+def test_a_click_through_the_smart_robot_is_the_same_click(app, county, standin, worker, wecom):
+    from tests.wecom_peer import AibotPeer
+    peer = AibotPeer(app.test_client(), county.clock)
+    task = publish(wecom, county)
+    card = chased(wecom, standin, worker, task.number)
+    key = card["button_list"][0]["key"]
+    click = {"event": {"eventtype": "template_card_event", "template_card_event": {
+        "card_type": "button_interaction", "event_key": key, "task_id": card["task_id"]}}, "create_time": 1_700_000_500}
+    doc = peer.message(SECRETARY, "event", chat_id=None, **click)
+    assert peer.open(peer.post(doc)) is None
+    assert peer.open(peer.post(doc)) is None  # a duplicate: acted on once
+    worker.drain()
+    assert assignment(county, task).acknowledged_at == county.clock.now()
+    assert len([t for t in texts_to(standin, SECRETARY) if "已收到" in t]) == 1
