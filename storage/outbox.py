@@ -27,7 +27,8 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 STUCK_AFTER = timedelta(seconds=30)
 RESENT = "（补发）"
 REPLY = "reply"  # the purpose of an answer that missed the callback's passive reply
-URGENT = (REPLY,)  # purposes that go out in quiet hours too: someone is waiting for them
+CARD_UPDATE = "card-update"  # the clicked card shows its new state (storage: handlers/commands/cards.py)
+URGENT = (REPLY, CARD_UPDATE)  # purposes that go out in quiet hours too: someone is waiting for them
 
 
 @dataclass(frozen=True)

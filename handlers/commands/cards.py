@@ -30,7 +30,7 @@ from storage.cards import (DECISION_CARD, PENDING, TASK_CARD, acknowledge, card_
 from storage.members import org_department_staff, reachable_members
 from storage.models import ExtensionRequest, Member, Organization, Task
 from storage.month import Month
-from storage.outbox import CardBody, Message, enqueue, parse_button_key, to_branch, to_member, with_card
+from storage.outbox import CARD_UPDATE, CardBody, Message, enqueue, parse_button_key, to_branch, to_member, with_card
 from storage.tasks import REPORTED, find_task, state_of, task_by_id
 
 FORGED = "这个按钮已失效，或不是发给你的，未做任何记录。请发送“任务”查看本月任务。"
@@ -79,7 +79,7 @@ def _update(ctx: Context, card: CardBody) -> list[Message]:
         return []
     updated = CardBody(card.key, card.title, card.desc, card.rows, card.buttons, code, card.replace_name,
                        ctx.inbound.card_task or "")
-    return [Message(member_owner(ctx.inbound.user), "card-update", str(ctx.inbound_id), with_card("", updated))]
+    return [Message(member_owner(ctx.inbound.user), CARD_UPDATE, str(ctx.inbound_id), with_card("", updated))]
 
 
 def click(cmd: Command, ctx: Context) -> str:
