@@ -196,6 +196,8 @@ def test_an_extension_granted_moves_only_that_branch_deadline(wecom, county, sta
     told = [r for r in standin.received() if "延期已同意" in str(r["body"])]
     assert {r["to"] for r in told} >= {SECRETARY} and len(told) == 2  # the group and the secretary
     assert "11月27日" in wecom.say(SECRETARY, "任务")
+    assert "冬季走访困难党员，截止11月27日（周五）（已延期）" in wecom.say(SECRETARY, "提醒单")
+    assert "冬季走访困难党员，截止11月20日" in wecom.say(OTHER_SECRETARY, "提醒单")
     with county.sessions() as s:
         [entry] = s.scalars(select(AuditEntry).where(AuditEntry.action == "extension")).all()
         assert "ZB0001" in entry.detail and "2026-11-27" in entry.detail
@@ -269,6 +271,30 @@ def test_plain_text_users_get_text_with_the_commands_and_the_commands_work(wecom
         assert cards_to(standin, ORG)  # the org staff are not plain-text users: a card
     finally:
         worker.pool.shutdown()
+
+
+def test_a_card_taken_back_from_a_dead_sender_goes_again_marked_and_accepted(wecom, county, standin, worker):
+    """After a crash a card that may have reached WeCom goes again, marked 补发,
+    with a fresh task_id — WeCom would refuse the same one twice."""
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from storage.db import transaction
+    from storage.models import Delivery
+    task = publish(wecom, county)
+    wecom.say(ORG, f"催办 {task.number}")
+    worker.drain()
+    [first] = cards_to(standin, SECRETARY)
+    with transaction(county.sessions) as s:  # as if the sender died just after WeCom took it
+        s.execute(update(Delivery).where(Delivery.target == f"member:{SECRETARY}")
+                  .values(state="sending", claimed_by="gone:1:x", claimed_at=datetime(2026, 11, 16, 9)))
+    worker.drain()
+    first_again, second = cards_to(standin, SECRETARY)
+    assert second["main_title"]["title"].startswith("（补发）") and second["task_id"] != first["task_id"]
+    assert card_problem(second) is None
+    with county.sessions() as s:
+        assert s.scalar(select(Delivery.state).where(Delivery.target == f"member:{SECRETARY}")) == "sent"
 
 
 # ---- the stand-in checks cards as WeCom does -------------------------------------------
