@@ -159,6 +159,15 @@ def _lease_seconds(v: Any) -> int:
     return n
 
 
+def _users(v: Any) -> tuple[str, ...]:
+    """WeCom ids as a YAML list or a comma list; "all" for everyone."""
+    items = v if isinstance(v, (list, tuple)) else str(v or "").replace("，", ",").split(",")
+    users = tuple(str(u).strip() for u in items if str(u).strip())
+    if any(len(u) > 64 for u in users):
+        raise ValueError("企业微信账号最长 64 个字符")
+    return users
+
+
 def _share(v: Any) -> float:
     """0.2, or "20%"."""
     s = str(v).strip()
@@ -180,6 +189,8 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "wecom.timeout": (10, _int),
     "wecom.oauth_url": ("https://open.weixin.qq.com/connect/oauth2/authorize", _url_or_empty),
     "wecom.sso_url": ("https://login.work.weixin.qq.com/wwlogin/sso/login", _url_or_empty),
+    # who follows the app through the WeChat plugin (微信插件): text, no cards or markdown
+    "wecom.plain_text_users": ((), _users),
     "aibot.token": ("", str),
     "aibot.encoding_aes_key": ("", _aes_key),
     "aibot.name": ("支部通", str),  # the bot's name(s) in groups, comma-separated: @-mentions of it are removed

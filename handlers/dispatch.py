@@ -10,8 +10,9 @@ What a message asks for: its text is the command, whatever the kind (text,
 a smart robot's mixed message or voice); photos and files that come with
 a report are its evidence, alone they are evidence of the sender's last
 report; a location is a check-in; entering the chat (enter_agent,
-enter_chat) gets a short greeting once a day; other events are only
-logged (card clicks: later).
+enter_chat) gets a short greeting once a day; a card's button
+(template_card_event) is handlers/commands/cards.py `click`, answered by a
+message; other events are only logged.
 
 The answer is due before WeCom gives up on the callback. A `Deadline`
 shared with the web thread decides, once, who carries it: the HTTP reply,
@@ -27,7 +28,7 @@ from typing import Callable, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.commands import basics, reports
+from handlers.commands import basics, cards, reports
 from handlers.context import Actor, CommandError, Context
 from handlers.inbound import Inbound
 from handlers.limits import MESSAGE_CHARS, TOO_LONG_MESSAGE
@@ -38,11 +39,12 @@ from storage.addresses import member_owner
 from storage.db import transaction
 from storage.inbound import Duplicate, answer_of, outcome_since, record_inbound, set_outcome, set_result
 from storage.members import active_member_by_userid, organization
-from storage.outbox import reply_queued
+from storage.outbox import enqueue_reply, reply_queued
 
 log = logging.getLogger(__name__)
 REGISTRY.loaded()  # complete and checked when the app starts, not at someone's first message
 GREETED_EVENTS = ("enter_agent", "enter_chat")
+CARD_EVENT = "template_card_event"
 UNKNOWN_USER = "未找到你的党员信息，请联系县委组织部核对名册。"
 FAILED = "抱歉，处理失败了，请稍后再试。如多次失败，请联系县委组织部。"
 UNSUPPORTED = "暂不支持这类消息，请发送文字，如“帮助”。"
@@ -107,6 +109,8 @@ def route(inbound: Inbound) -> Command | None:
     if inbound.kind == "location":
         return Command("checkin")
     if inbound.kind == "event":
+        if inbound.event == CARD_EVENT:
+            return Command("card", inbound.text)
         return Command("greet") if inbound.event in GREETED_EVENTS else None
     if inbound.text.strip() or inbound.kind == "text":
         command = parse_command(inbound.text)
@@ -122,6 +126,8 @@ def handler_for(command: Command, actor: Actor) -> Fn:
         return REGISTRY.resolve(command.name, actor)
     if command.name == "evidence":
         return reports.evidence
+    if command.name == "card":
+        return cards.click
     if command.name == "unsupported":
         return lambda cmd, ctx: UNSUPPORTED
     if command.name == "too_long":
@@ -145,7 +151,13 @@ def handle(inbound: Inbound, sessions: sessionmaker[Session], clock: Clock,
                                         user=inbound.user, msg_type=inbound.kind, content=_logged(inbound),
                                         media_id=inbound.media_id, now=now, outcome=expected)
             reply, outcome = _answer(inbound, command, session, inbound_id, now)
-            if reply is not None:
+            if reply is not None and command is not None and command.name == "card":
+                # A card's click is answered by a message (WeCom shows no text reply
+                # to a card event), queued here with its outcome: a retry gets nothing.
+                set_result(session, inbound_id, outcome, reply)
+                enqueue_reply(session, member_owner(inbound.user), str(inbound_id), reply, now)
+                reply = None
+            elif reply is not None:
                 set_result(session, inbound_id, outcome, reply)
                 reply = _carried(deadline, session, inbound, inbound_id, reply)
             elif outcome != expected:  # refused, or an unknown sender: say so in the log

@@ -32,3 +32,5 @@ class Inbound:
     response_url: str | None = None
     media: tuple[Media, ...] = ()  # photos and files with the message (mixed, image, file, a quoted photo)
     quote: str = ""              # the text of a quoted message, for the log
+    card_task: str | None = None      # template_card_event: the clicked card's task_id (its key is `text`)
+    response_code: str | None = None  # … and the one-use code that updates that card

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import CheckIn, Meeting, Member, Organization, Report, Task
+from storage.models import Assignment, CheckIn, Meeting, Member, Organization, Report, Task
 from storage.month import Month, span
 from storage.orgs import targets
 from storage.people import member_stats
@@ -64,17 +64,21 @@ def build_bulletin(session: Session, branches: list[Organization], month: Month,
         select(Report.task_id, Report.branch_id, func.min(Report.received_at))
         .where(Report.task_id.in_([t.id for t in tasks])).group_by(Report.task_id, Report.branch_id))}
     meetings = _meeting_kinds(session, month)
+    own = {(a, b): d for a, b, d in session.execute(  # deadlines moved by an extension, per branch
+        select(Assignment.task_id, Assignment.branch_id, Assignment.deadline).where(
+            Assignment.task_id.in_([t.id for t in tasks]), Assignment.deadline.is_not(None)))}
     scores = []
     for branch in branches:
         score = BranchScore(branch)
         for task in (t for t in tasks if targets(t, branch)):
             score.due += 1
             reported = first_report.get((task.id, branch.id))
-            if reported and reported.date() <= task.deadline:
+            deadline = own.get((task.id, branch.id), task.deadline)
+            if reported and reported.date() <= deadline:
                 score.on_time += 1
             elif reported:
                 score.late += 1
-            elif task.deadline < today:
+            elif deadline < today:
                 score.overdue.append(OverdueTask(task.number, task.title))
         score.missing_meetings = _missing(meetings.get(branch.id, {}), month)
         scores.append(score)

@@ -28,7 +28,7 @@ from storage.orgs import targets
 from storage.people import THEME_DAY, Stats
 from storage.tasks import OPEN, REPORTED
 
-_NO_ASSIGNMENT = (OPEN, None)  # a task nobody reported or returned yet
+_NO_ASSIGNMENT = (OPEN, None, None, None)  # a task nobody reported, returned or acknowledged yet
 _WHEN = attrgetter("day", "received_at")  # a member's records in the order they happened
 
 # Up to this many branches, the member part reads only their members' records
@@ -73,6 +73,8 @@ class TaskRecord(NamedTuple):
     versions: tuple[ReportVersion, ...]  # oldest first; the last one counts
     overdue: bool                      # nothing reported and the deadline has passed
     return_reason: str | None
+    acknowledged_at: datetime | None = None  # 收到, by a card's button or 收到 N
+    deadline: date | None = None             # this branch's, where an extension moved it
 
 
 class MeetingRecord(NamedTuple):
@@ -194,8 +196,10 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
             corrections[key] += 1
     # Only the columns used: a county-year has ~60,000 assignments, and each
     # unused datetime column would be parsed for every one of them.
-    states = {(task_id, branch_id): (state, reason) for task_id, branch_id, state, reason in run(
-        select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason)
+    states = {(task_id, branch_id): (state, reason, acknowledged, own)
+              for task_id, branch_id, state, reason, acknowledged, own in run(
+        select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason,
+               Assignment.acknowledged_at, Assignment.deadline)
         .where(Assignment.task_id.in_(task_ids)))}
     meetings = defaultdict(list)
     for m in run(select(Meeting.__table__).where(Meeting.held_on >= start, Meeting.held_on < end)
@@ -226,7 +230,7 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
 
 
 def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple[int, int], list[ReportVersion]],
-               states: dict[tuple[int, int], tuple[str, str | None]], corrections: dict[tuple[int, int], int], today: date) -> None:
+               states: dict[tuple[int, int], tuple], corrections: dict[tuple[int, int], int], today: date) -> None:
     """A branch's task records and their counts (one loop, counted in
     locals: ~68,000 task records a county-year)."""
     records, branch_id = ledger.tasks, ledger.branch.id
@@ -234,8 +238,10 @@ def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple
     for task in tasks:
         key = (task.id, branch_id)
         found = versions.get(key, ())
-        state, reason = states.get(key, _NO_ASSIGNMENT)
-        overdue = not found and task.deadline < today
+        state, reason, acknowledged, own = states.get(key, _NO_ASSIGNMENT)
+        if own and found:  # late against this branch's own (extended) deadline
+            found = tuple(v._replace(late=v.received_at.date() > own) for v in found)
+        overdue = not found and (own or task.deadline) < today
         if overdue:
             overdue_count += 1
         elif found:
@@ -243,7 +249,10 @@ def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple
                 reported += 1
                 on_time += not found[0].late
             corrected += corrections.get(key, 0)
-        records.append(TaskRecord(task, state, tuple(found), overdue, reason))
+        if own or acknowledged:
+            records.append(TaskRecord(task, state, tuple(found), overdue, reason, acknowledged, own))
+        else:
+            records.append(TaskRecord(task, state, tuple(found), overdue, reason))
     ledger.tasks_due += len(tasks)
     ledger.reported += reported
     ledger.on_time += on_time

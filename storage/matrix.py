@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from storage.models import Assignment, Evidence, Member, Organization, Report, Task
 from storage.month import Month
 from storage.orgs import targets
-from storage.tasks import OPEN, REPORTED, RETURNED
+from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED
 
-OVERDUE = "overdue"  # open, and the deadline has passed
-STATUSES = (REPORTED, RETURNED, OPEN, OVERDUE)
-CODES = {REPORTED: "r", RETURNED: "b", OPEN: "o", OVERDUE: "x"}  # a cell's state as the page's data names it
+OVERDUE = "overdue"  # open, and the deadline (the branch's own, if extended) has passed
+STATUSES = (REPORTED, RETURNED, ACKNOWLEDGED, OPEN, OVERDUE)
+# a cell's state as the page's data names it
+CODES = {REPORTED: "r", RETURNED: "b", ACKNOWLEDGED: "a", OPEN: "o", OVERDUE: "x"}
 NOTE_CHARS = 24      # of a note shown in a cell's tooltip (the report page has it all)
 BRANCH_FILTER_UP_TO = 500  # fewer branches than this: filter in SQL, else fetch the month and drop
 RESUBMITTED, LATE, CORRECTED = "补", "逾", "更"  # a cell's marks
@@ -34,9 +35,11 @@ def month_tasks(session: Session, month: Month) -> list[Row]:
 
 
 def cell_rows(session: Session, task_ids: list[int], branch_ids: list[int] | None) -> list[Row]:
-    """The bare query: one row per cell with a report or a return —
-    (task_id, branch_id, state, return_reason, at "YYYY-MM-DD HH:MM", first
-    day "YYYY-MM-DD", note, evidence, corrections, submissions)."""
+    """The bare query: one row per cell with a report, a return, a 收到 or
+    an extension — (task_id, branch_id, state, return_reason, at
+    "YYYY-MM-DD HH:MM", first day "YYYY-MM-DD", note, evidence,
+    corrections, submissions, acknowledged "YYYY-MM-DD HH:MM", the
+    branch's own deadline "YYYY-MM-DD")."""
     if not task_ids:
         return []
     params: dict = {"task_ids": task_ids}
@@ -70,19 +73,25 @@ def _templates(tasks: list[Row], branches: list[Organization], today: date) -> l
 def grid(session: Session, tasks: list[Row], branches: list[Organization], today: date) -> list[list]:
     """One list per branch, one entry per task: 0 where the task is not
     aimed at the branch, ["o"] / ["x"] where nothing was reported (open /
+    overdue), ["a", "MM-DD HH:MM"] where the branch said 收到 (and is not
     overdue), else [state, "MM-DD HH:MM", note, evidence count, marks]
     (+ the reason, for a returned report)."""
     column = {t.id: i for i, t in enumerate(tasks)}
     deadline = [str(t.deadline) for t in tasks]
     rows = _templates(tasks, branches, today)
     row_of = {b.id: r for r, b in enumerate(branches)}
-    for task_id, branch_id, state, reason, at, first, note, files, corrections, submissions in \
+    day = str(today)
+    for task_id, branch_id, state, reason, at, first, note, files, corrections, submissions, acked, own in \
             cell_rows(session, list(column), list(row_of)):
         r = row_of.get(branch_id)
         if r is None:
             continue
         i = column[task_id]
-        marks = (RESUBMITTED if submissions > 1 else "") + (LATE if first and first > deadline[i] else "") + \
+        due = own or deadline[i]
+        if state == OPEN:  # a 收到 or an extension, nothing reported yet
+            rows[r][i] = ["x"] if due < day else (["a", acked[5:]] if acked else ["o"])
+            continue
+        marks = (RESUBMITTED if submissions > 1 else "") + (LATE if first and first > due else "") + \
             (CORRECTED if corrections else "")
         if state == REPORTED:
             rows[r][i] = ["r", at[5:] if at else "", note or "", files, marks]
@@ -132,7 +141,7 @@ def _text(column, length: int):
 _CELLS = (select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason,
                  _text(Assignment.reported_at, 16), _text(Assignment.first_reported_at, 10),
                  func.substr(Assignment.note, 1, NOTE_CHARS), Assignment.evidence_count, Assignment.corrections,
-                 Assignment.submissions)
+                 Assignment.submissions, _text(Assignment.acknowledged_at, 16), _text(Assignment.deadline, 10))
           .where(Assignment.task_id.in_(bindparam("task_ids", expanding=True))))
 _CELLS_OF = _CELLS.where(Assignment.branch_id.in_(bindparam("branch_ids", expanding=True)))
 

@@ -136,8 +136,69 @@ class Assignment(Base):
     evidence_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     corrections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     submissions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 收到 (migration 0010): when the branch acknowledged the task, and who;
+    # kept after a report. `deadline`: this branch's own, once an extension
+    # was granted (None: the task's).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[date | None] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ExtensionRequest(Base):
+    """申请延期: a branch asks the publishing staff for `days` more on a
+    task; `state` pending → granted | refused. A grant moves that branch's
+    deadline (Assignment.deadline) from `old_deadline` to `new_deadline`."""
+    __tablename__ = "extension_requests"
+    __table_args__ = (Index("ix_extension_requests_task_branch", "task_id", "branch_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16))  # pending | granted | refused
+    old_deadline: Mapped[date] = mapped_column(Date)
+    new_deadline: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Card(Base):
+    """A template card sent to one person. Its buttons carry only
+    "<action>:<key>", and `key` is random: a click is acted on only when
+    the key is found here and the clicker is the `recipient`, so a forged
+    or copied key does nothing. `kind`: task (收到 / 已完成 / 申请延期 to a
+    branch's reporter), days (延期3天 / 延期7天), decision (同意 / 不同意 to
+    the publishing staff, for `extension_id`)."""
+    __tablename__ = "cards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    recipient: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    step: Mapped[str] = mapped_column(String(16))  # what sent it: chase, ladder-2, extension …
+    extension_id: Mapped[int | None] = mapped_column(ForeignKey("extension_requests.id"))
+    last_action: Mapped[str | None] = mapped_column(String(16))
+    acted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LadderStep(Base):
+    """One step of the escalation ladder taken for one task and branch
+    (1 group, 2 secretary's card, 3 committee staff, 4 org digest): the
+    unique key makes each step once."""
+    __tablename__ = "ladder_steps"
+    __table_args__ = (UniqueConstraint("task_id", "branch_id", "step", name="uq_ladder_steps_task_branch_step"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    step: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Report(Base):

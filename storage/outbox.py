@@ -7,6 +7,7 @@ WeCom: it is taken back and sent again with its body marked RESENT
 ("（补发）"), so a reader who got it twice sees why — never dropped."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
@@ -26,7 +27,8 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 STUCK_AFTER = timedelta(seconds=30)
 RESENT = "（补发）"
 REPLY = "reply"  # the purpose of an answer that missed the callback's passive reply
-URGENT = (REPLY,)  # purposes that go out in quiet hours too: someone is waiting for them
+CARD_UPDATE = "card-update"  # the clicked card shows its new state (storage: handlers/commands/cards.py)
+URGENT = (REPLY, CARD_UPDATE)  # purposes that go out in quiet hours too: someone is waiting for them
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,71 @@ class Message:
     purpose: str    # monthly-sheet, remind-3d, chase-12, bulletin, …
     period: str     # 2026-11, task-12, 2026-11-30, …
     body: str
+
+
+# A card rides in a row's body after its text version, behind this mark (an
+# invisible separator no one types): channels that cannot show a card send
+# the text, the app sends the card (bot/wecom/cards.py builds WeCom's JSON).
+# A row marked RESENT keeps its card: the mark goes in front of the text.
+CARD_MARK = "\n\u2063card "
+
+
+@dataclass(frozen=True)
+class CardBody:
+    """A button card, as data: `key` is the card row's (storage/cards.py);
+    each button is (text, action) and carries "<action>:<key>". With a
+    `response_code` it replaces the card a click came from (WeCom's
+    update_template_card); with `replace_name` only, the buttons become one
+    greyed-out label instead."""
+    key: str
+    title: str
+    desc: str = ""
+    rows: tuple[tuple[str, str], ...] = ()      # (label, value)
+    buttons: tuple[tuple[str, str], ...] = ()   # (text, action)
+    response_code: str = ""
+    replace_name: str = ""
+    replaces: str = ""   # the WeCom task_id of the card a click came from (an update)
+
+    def dump(self) -> str:
+        return json.dumps({"key": self.key, "title": self.title, "desc": self.desc, "rows": self.rows,
+                           "buttons": self.buttons, "response_code": self.response_code,
+                           "replace_name": self.replace_name, "replaces": self.replaces}, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, text: str) -> "CardBody":
+        doc = json.loads(text)
+        return cls(doc["key"], doc["title"], doc.get("desc", ""), tuple(map(tuple, doc.get("rows", ()))),
+                   tuple(map(tuple, doc.get("buttons", ()))), doc.get("response_code", ""),
+                   doc.get("replace_name", ""), doc.get("replaces", ""))
+
+
+def button_key(action: str, card_key: str) -> str:
+    """What a card's button carries: "<action>:<card key>"."""
+    return f"{action}:{card_key}"
+
+
+def parse_button_key(event_key: str) -> tuple[str, str] | None:
+    """(action, card key) of a clicked button's key; None if it is not ours."""
+    action, colon, key = (event_key or "").partition(":")
+    if not colon or not action.isalnum() or not action.isascii() or not key or len(event_key) > 1024:
+        return None
+    return action, key
+
+
+def with_card(text: str, card: CardBody) -> str:
+    """A body that is a card where a card can go, and `text` elsewhere."""
+    return f"{text}{CARD_MARK}{card.dump()}"
+
+
+def card_of(body: str) -> tuple[str, CardBody | None]:
+    """(the text version, the card or None) of a row's body."""
+    text, mark, card = body.partition(CARD_MARK)
+    if not mark:
+        return body, None
+    try:
+        return text, CardBody.load(card)
+    except (ValueError, KeyError, TypeError):
+        return text, None
 
 
 def to_branch(branch: Organization, purpose: str, period: str, body: str) -> Message:

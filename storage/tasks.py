@@ -5,7 +5,7 @@ than a sheet for one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,8 @@ from storage.month import Month
 from storage.orgs import targets
 
 OPEN, REPORTED, RETURNED = "open", "reported", "returned"
+# Not a stored state: an open task the branch said 收到 to (Assignment.acknowledged_at).
+ACKNOWLEDGED = "acknowledged"
 
 
 @dataclass(frozen=True)
@@ -22,9 +24,21 @@ class BranchTask:
     task: Task
     state: str                # open | reported | returned
     return_reason: str | None = None
+    acknowledged_at: datetime | None = None
+    own_deadline: date | None = None  # an extension granted to this branch
+
+    @property
+    def deadline(self) -> date:
+        """This branch's deadline: its extension's, else the task's."""
+        return self.own_deadline or self.task.deadline
+
+    @property
+    def shown_state(self) -> str:
+        """open, acknowledged (open, but 收到), reported or returned."""
+        return ACKNOWLEDGED if self.state == OPEN and self.acknowledged_at else self.state
 
     def overdue(self, today: date) -> bool:
-        return self.state != REPORTED and self.task.deadline < today
+        return self.state != REPORTED and self.deadline < today
 
 
 class TaskBook:
@@ -45,7 +59,12 @@ class TaskBook:
 
     def _with_state(self, task: Task, branch: Organization) -> BranchTask:
         a = self.states.get((task.id, branch.id))
-        return BranchTask(task, a.state, a.return_reason) if a else BranchTask(task, OPEN)
+        return BranchTask(task, a.state, a.return_reason, a.acknowledged_at, a.deadline) if a \
+            else BranchTask(task, OPEN)
+
+    def of(self, task, branch: Organization) -> BranchTask:
+        """One task for one branch: state, 收到, own deadline."""
+        return self._with_state(task, branch)
 
     def state_of(self, task, branch: Organization) -> str:
         a = self.states.get((task.id, branch.id))
@@ -66,7 +85,8 @@ class TaskBook:
         return [bt for bt in mine if bt.state != REPORTED]
 
 
-_STATES = select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason) \
+_STATES = select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason,
+                 Assignment.acknowledged_at, Assignment.deadline) \
     .where(Assignment.task_id.in_(bindparam("task_ids", expanding=True)))
 _STATES_OF_BRANCHES = _STATES.where(Assignment.branch_id.in_(bindparam("branch_ids", expanding=True)))
 _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Task.month <= bindparam("last"))
@@ -75,6 +95,14 @@ _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Ta
 
 def branch_tasks(session: Session, branch: Organization, month: Month) -> list[BranchTask]:
     return TaskBook(session, month, [branch]).this_month(branch)
+
+
+def branch_task(session: Session, task: Task, branch: Organization) -> BranchTask:
+    """One task's state, acknowledgement and deadline for one branch."""
+    a = session.execute(_STATES.where(Assignment.branch_id == branch.id),
+                        {"task_ids": [task.id]}).first()
+    return BranchTask(task, a.state, a.return_reason, a.acknowledged_at, a.deadline) if a \
+        else BranchTask(task, OPEN)
 
 
 def find_task(session: Session, month: Month, number: int) -> Task | None:

@@ -62,14 +62,19 @@ def completion(session: Session, branches: list[Organization], first: Month, las
             counts.due += 1
             counts.overdue += past
     if tasks:
-        for task_id, branch_id in run(select(Assignment.task_id, Assignment.branch_id).where(
-                Assignment.task_id.in_(bindparam("ids", expanding=True)), Assignment.state == REPORTED),
+        for task_id, branch_id, state, own in run(select(
+                Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.deadline).where(
+                Assignment.task_id.in_(bindparam("ids", expanding=True)),
+                (Assignment.state == REPORTED) | Assignment.deadline.is_not(None)),
                 {"ids": list(task_of)}):
             if branch_id in ids:
                 t = task_of[task_id]
                 counts = figures[t.month][branch_id]
-                counts.done += 1
-                counts.overdue -= t.deadline < today
+                if state == REPORTED:
+                    counts.done += 1
+                    counts.overdue -= t.deadline < today
+                else:  # not reported, but an extension moved its deadline
+                    counts.overdue -= (t.deadline < today) - (own < today)
     return figures
 
 

@@ -57,15 +57,22 @@ def test_december_in_full(wired, standin, worker):
     assert len({r["to"] for r in sheets}) == BRANCHES
     # Nothing at all on weekends.
     assert all(not sent_on[d] for d in sent_on if d.weekday() >= 5)
-    # 排查软弱涣散 was due Friday 27 Nov: escalated on Monday 30 Nov, once.
-    overdue = [r for d in sent_on for r in on(d, "逾期提醒") if "排查软弱涣散" in str(r["body"])]
-    assert len(overdue) == BRANCHES and all(r in sent_on[date(2026, 11, 30)] for r in overdue)
-    # …and each committee's staff got one list for it.
+    # 排查软弱涣散 was due Friday 27 Nov (the ladder's first two steps were before this
+    # month's run): on Monday 30 Nov each committee's staff got one list for it …
     digests = [r for r in on(date(2026, 11, 30), "逾期未报") if "排查软弱涣散" in str(r["body"])]
     assert sorted(r["to"] for r in digests) == [f"s70{n:02d}" for n in range(4, 12)]  # DW01–DW04 staff
-    # 党费收缴 (due Mon 21 Dec): the 1-day reminder on Friday 18 Dec, once per branch.
+    assert not [r for d in sent_on for r in on(d, "截止提醒") if "排查软弱涣散" in str(r["body"])]
+    # … and on Wednesday 2 Dec (the third working day after) the org department its digest, once.
+    org = [r for d in sent_on for r in on(d, "逾期未报汇总") if "排查软弱涣散" in str(r["body"])]
+    assert sorted(r["to"] for r in org) == ["s7001", "s7002", "s7003"]
+    assert all(r in sent_on[date(2026, 12, 2)] for r in org)
+    # 党费收缴 (due Mon 21 Dec): the group reminder on Friday 18 Dec, once per branch;
+    # the secretary's card on Monday 21 Dec, once.
     dues = [r for d in sent_on for r in on(d, "截止提醒") if "党费收缴" in str(r["body"])]
     assert len(dues) == BRANCHES and all(r in sent_on[date(2026, 12, 18)] for r in dues)
+    cards = [r for d in sent_on for r in sent_on[d] if r["body"].get("msgtype") == "template_card"
+             and "党费收缴" in r["body"]["template_card"]["main_title"]["title"]]
+    assert len(cards) == BRANCHES and all(r in sent_on[date(2026, 12, 21)] for r in cards)
     # Mobile members: reminded on Monday 21 Dec (the 20th is a Sunday); secretaries on Fri 25 Dec.
     with wired.sessions() as s:
         mobile = s.scalars(select(Member.wecom_userid).where(Member.is_mobile, Member.wecom_userid.is_not(None))).all()

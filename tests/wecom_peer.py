@@ -48,6 +48,16 @@ def event_xml(user: str, event: str, create_time: int = 1_700_000_100) -> str:
             f"<EventKey></EventKey><AgentID>1000002</AgentID></xml>")
 
 
+def card_event_xml(user: str, event_key: str, task_id: str, response_code: str,
+                   create_time: int = 1_700_000_200) -> str:
+    """A click on a template card's button, as the app callback carries it (WECOM.md §1, §7)."""
+    return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{event_key}]]></EventKey>"
+            f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>"
+            f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>1000002</AgentID></xml>")
+
+
 class WeComPeer:
     def __init__(self, client, clock, token=TOKEN, aes_key=AES_KEY, receive_id=CORP_ID):
         self.client, self.clock = client, clock

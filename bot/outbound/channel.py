@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Callable, ClassVar, Sequence
 
 from bot.wecom.client import TOO_LONG, SendError
+from storage.outbox import card_of
 
 __all__ = ["Channel", "Limit", "SendError", "Pacer", "split_message", "plain_text", "MINUTE", "HOUR"]
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
@@ -127,7 +128,12 @@ class Channel:
         return body
 
     def parts(self, body: str) -> list[str]:
-        return split_message(self.render(body), self.part_bytes)
+        """The body's parts; a card's text version where a card cannot go,
+        nothing for a card's update (only the app's own channel makes it)."""
+        text, card = card_of(body)
+        if card is not None and card.response_code:
+            return []
+        return split_message(self.render(text), self.part_bytes)
 
     def people(self, address: str) -> int:
         """How many people one message to `address` reaches."""
@@ -158,6 +164,8 @@ class Channel:
     def send(self, address: str, body: str) -> int:
         """Send every part in order; how many parts went."""
         parts = self.parts(body)
+        if not parts:
+            return 0
         self.admit(address, len(parts))
         i = 0
         while i < len(parts):

@@ -258,6 +258,17 @@ class WeComClient:
         if doc.get("invaliduser"):
             raise SendError(f"无效用户 {doc['invaliduser']}", permanent=True)
 
+    def send_card(self, userid: str, card: dict) -> None:
+        """A template card to one person (message/send, msgtype template_card)."""
+        doc = self.call("message/send", {"touser": userid, "agentid": self.agent_id, "msgtype": "template_card",
+                                         "template_card": card, "enable_duplicate_check": 0})
+        if doc.get("invaliduser"):
+            raise SendError(f"无效用户 {doc['invaliduser']}", permanent=True)
+
+    def update_card(self, body: dict) -> None:
+        """Replace a clicked card (message/update_template_card, with the click's one-use response_code)."""
+        self.call("message/update_template_card", body)
+
     def respond(self, response_url: str, content: str) -> None:
         """The smart robot's late answer: one plain POST of markdown to the
         message's response_url (no token, no encryption; valid 1 h, one use)."""

@@ -32,6 +32,7 @@ from handlers.inbound import Inbound, Media  # the typed message handlers read; 
 
 log = logging.getLogger(__name__)
 MEDIA_KINDS = ("image", "voice", "video", "file")
+CARD_EVENT = "template_card_event"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -112,6 +113,10 @@ def app_message(plaintext: str) -> Inbound:
     if kind == "event":
         event = f.get("Event", "")
         key = f"app:ev:{user}:{f.get('CreateTime', '')}:{event}"
+        if event == CARD_EVENT:  # a button of one of our cards: EventKey is the button's key
+            return Inbound("app", user, "event", f.get("EventKey", "")[:1024], key, event=event,
+                           card_task=f.get("TaskId", "")[:128] or None,
+                           response_code=f.get("ResponseCode", "")[:512] or None)
         return Inbound("app", user, "event", f.get("EventKey", ""), key, event=event,
                        latitude=_float(f.get("Latitude")), longitude=_float(f.get("Longitude")))
     key = f"app:msg:{f.get('MsgId') or user + ':' + f.get('CreateTime', '')}"
@@ -164,7 +169,14 @@ def aibot_message(plaintext: str, bot_names: tuple[str, ...] = ()) -> Inbound:
     if kind == "stream":  # a refresh of a stream we already finished
         return Inbound("aibot", user, kind, "", key, **common)
     if kind == "event":
-        event = _name(_field(_object(doc, "event", required=True), "eventtype", required=True), "eventtype", 64)
+        body = _object(doc, "event", required=True)
+        event = _name(_field(body, "eventtype", required=True), "eventtype", 64)
+        if event == CARD_EVENT:  # event.template_card_event{card_type, event_key, task_id}
+            click = _object(body, CARD_EVENT, required=True)
+            return Inbound("aibot", user, kind, _name(_field(click, "event_key"), "event_key", 1024), key,
+                           event=event, card_task=_name(_field(click, "task_id"), "task_id", 128) or None,
+                           response_code=_name(_field(click, "response_code"), "response_code", 512) or None,
+                           **common)
         return Inbound("aibot", user, kind, "", key, event=event, **common)
     texts: list[str] = []
     media: list[Media] = []

@@ -7,7 +7,12 @@ auth/getuserinfo and the two OAuth pages of WeCom sign-in) and
 can be told to misbehave: answer 45009 / 42001 / -1 / 60020 / HTTP 5xx, an
 HTML error page or any other non-JSON body for the next N calls, block a
 path for a while (a minute or an hour block), be slow, or expire every
-token. It always enforces the group robot's 20 messages / minute / key and
+token. Template cards are checked as WeCom checks them (card_problem: card_type,
+task_id unique per app and of [0-9A-Za-z_-@] up to 128 bytes, main_title,
+1–6 buttons with text and a key of at most 1,024 bytes, unique), and an
+interactive card's send returns a response_code; message/update_template_card
+takes a response_code once, within 72 hours (`click` issues the one a
+template_card_event carries). It always enforces the group robot's 20 messages / minute / key and
 the content sizes (40058 over 2,048 bytes of text or app markdown, 4,096
 bytes of robot markdown), answers 93000 for robot keys starting with "bad",
 and lists users starting with "gone" as invaliduser.
@@ -63,6 +68,59 @@ DEFAULT_TEXT_LIMIT = 2048
 HTML_PAGE = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
              b"</h1></center><hr><center>nginx</center></body></html>")
 OAUTH_PAGES = ("connect/oauth2/authorize", "wwlogin/sso/login")
+CARD_TYPES = ("text_notice", "news_notice", "button_interaction", "vote_interaction", "multiple_interaction")
+INTERACTIVE = ("button_interaction", "vote_interaction", "multiple_interaction")
+TASK_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-@")
+RESPONSE_CODE_SECONDS = 72 * 3600
+# WeCom answers a card it will not take with 40058 "invalid parameter" and a
+# message naming the field (the exact code for a reused task_id is not in the
+# documents we have: the stand-in says 40058 too).
+INVALID_PARAMETER = 40058
+BAD_RESPONSE_CODE = 40078  # the stand-in's own: WeCom's for a spent code is not documented
+
+
+def card_problem(card: object, task_ids: set[str] | None = None) -> str | None:
+    """What WeCom would refuse in a template_card (docs 90236, 94945), or None."""
+    if not isinstance(card, dict):
+        return "template_card is not an object"
+    kind = card.get("card_type")
+    if kind not in CARD_TYPES:
+        return f"invalid card_type {kind!r}"
+    task_id = card.get("task_id")
+    if kind in INTERACTIVE or card.get("action_menu"):
+        if not isinstance(task_id, str) or not task_id:
+            return "task_id required"
+    if task_id is not None:
+        if not isinstance(task_id, str) or len(task_id.encode()) > 128 or not set(task_id) <= TASK_ID_CHARS:
+            return "invalid task_id (digits, letters and _-@, at most 128 bytes)"
+        if task_ids is not None and task_id in task_ids:
+            return "task_id exist"
+    title = card.get("main_title")
+    if kind == "button_interaction" and not (isinstance(title, dict) and isinstance(title.get("title"), str)
+                                             and title["title"]):
+        return "main_title.title required"
+    rows = card.get("horizontal_content_list", [])
+    if not isinstance(rows, list) or len(rows) > 6 or any(
+            not isinstance(r, dict) or not isinstance(r.get("keyname"), str) or not r["keyname"] for r in rows):
+        return "invalid horizontal_content_list (at most 6, each with keyname)"
+    if kind == "button_interaction":
+        buttons = card.get("button_list")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 6:
+            return "button_list: 1 to 6 buttons"
+        keys = []
+        for b in buttons:
+            if not isinstance(b, dict) or not isinstance(b.get("text"), str) or not b["text"]:
+                return "button_list.text required"
+            if b.get("type", 0) == 0:
+                key = b.get("key")
+                if not isinstance(key, str) or not key or len(key.encode()) > 1024:
+                    return "button_list.key required, at most 1024 bytes"
+                keys.append(key)
+            elif not b.get("url"):
+                return "button_list.url required"
+        if len(keys) != len(set(keys)):
+            return "button_list.key repeated"
+    return None
 OAUTH_CODE_SECONDS = 300
 
 
@@ -134,6 +192,8 @@ class StandinState:
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     chats: dict[str, list[str]] = field(default_factory=dict)
     response_codes: dict[str, bool] = field(default_factory=dict)  # code -> used
+    card_tasks: dict[str, str] = field(default_factory=dict)        # a sent card's task_id -> its user
+    card_codes: dict[str, tuple[str, float, bool]] = field(default_factory=dict)  # code -> (task_id, issued, used)
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     persons: Limiter = field(default_factory=lambda: Limiter(PERSON_LIMITS))
     chat_members: Limiter = field(default_factory=lambda: Limiter(CHAT_MEMBER_LIMITS))
@@ -221,6 +281,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer({"errcode": 42001, "errmsg": "access_token expired"})
         if path in ("message/send", "appchat/send"):
             return self._send(path, body)
+        if path == "message/update_template_card":
+            return self._update_card(body)
         if path == "appchat/create":
             return self._create_chat(body)
         if path == "appchat/get":
@@ -336,6 +398,19 @@ class _Handler(BaseHTTPRequestHandler):
         if users and len(invalid) == len(users):
             return self._answer({"errcode": 81013, "errmsg": "user & party & tag all invalid",
                                  "invaliduser": "|".join(invalid)})
+        extra = {}
+        if doc.get("msgtype") == "template_card":
+            card = doc.get("template_card")
+            with st.lock:
+                problem = card_problem(card, set(st.card_tasks))
+                if problem is None:
+                    st.card_tasks[card["task_id"]] = doc.get("touser", "")
+                    if card["card_type"] in INTERACTIVE:
+                        code = "rc-" + secrets.token_hex(12)
+                        st.card_codes[code] = (card["task_id"], now, False)
+                        extra["response_code"] = code
+            if problem:
+                return self._answer({"errcode": INVALID_PARAMETER, "errmsg": f"invalid parameter: {problem}"})
         for user in (u for u in users if u not in invalid):
             dropped = False
             if st.limits == "real":
@@ -343,7 +418,38 @@ class _Handler(BaseHTTPRequestHandler):
                     dropped = st.persons.take(user, now) is not None
             self._record(path, user, doc, dropped)
         self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid),
-                      "msgid": secrets.token_hex(8)})
+                      "msgid": secrets.token_hex(8), **extra})
+
+    def _update_card(self, body: bytes) -> None:
+        """message/update_template_card: one call per response_code, within 72 h."""
+        doc = json.loads(body or b"{}")
+        st, now, code = self.state, self.state.clock(), doc.get("response_code", "")
+        with st.lock:
+            found = st.card_codes.get(code)
+            if found is None or found[2] or now - found[1] > RESPONSE_CODE_SECONDS:
+                return self._answer({"errcode": BAD_RESPONSE_CODE, "errmsg": "invalid response_code"})
+            task_id = found[0]
+        if "button" in doc:
+            button = doc["button"]
+            if not isinstance(button, dict) or not isinstance(button.get("replace_name"), str) \
+                    or not button["replace_name"]:
+                return self._answer({"errcode": INVALID_PARAMETER, "errmsg": "invalid parameter: button.replace_name"})
+        else:
+            card = doc.get("template_card")
+            problem = card_problem(card)
+            if problem is None and card.get("task_id", task_id) != task_id:
+                problem = "task_id is not the clicked card's"
+            if problem:
+                return self._answer({"errcode": INVALID_PARAMETER, "errmsg": f"invalid parameter: {problem}"})
+        if not doc.get("userids") and not doc.get("atall"):
+            return self._answer({"errcode": INVALID_PARAMETER, "errmsg": "invalid parameter: userids"})
+        with st.lock:
+            if st.card_codes[code][2]:
+                return self._answer({"errcode": BAD_RESPONSE_CODE, "errmsg": "invalid response_code"})
+            st.card_codes[code] = (task_id, found[1], True)
+        for user in doc.get("userids") or ["@all"]:
+            self._record("message/update_template_card", user, doc)
+        self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": []})
 
     def _create_chat(self, body: bytes) -> None:
         doc = json.loads(body or b"{}")
@@ -521,6 +627,16 @@ class WeComStandin:
         with self.state.lock:
             self.state.response_codes[code] = False
         return f"{self.api_base}aibot/response?response_code={code}"
+
+    def click(self, task_id: str) -> str:
+        """A person clicks a button of the card `task_id`: the fresh response_code
+        WeCom puts in the template_card_event (one update_template_card, 72 h)."""
+        code = "rc-" + secrets.token_hex(12)
+        with self.state.lock:
+            if task_id not in self.state.card_tasks:
+                raise KeyError(f"no card {task_id} was sent")
+            self.state.card_codes[code] = (task_id, self.state.clock(), False)
+        return code
 
     def add_chat(self, chat_id: str, users: list[str]) -> None:
         with self.state.lock:

@@ -18,9 +18,9 @@ from storage.month import Month
 from storage.orgs import targets
 from storage.outbox import enqueue, to_branch
 from storage.reports import current_report, return_report
-from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, find_task, state_of
+from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED, TaskBook, find_task, state_of
 
-STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报"}
+STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", ACKNOWLEDGED: "已收到", OPEN: "未上报"}
 
 
 def _staff_task(cmd: Command, ctx: Context, usage: str) -> tuple[Task, list[Organization]]:
@@ -64,23 +64,29 @@ def progress_of_task(cmd: Command, ctx: Context) -> str:
     """进度 N：第N项在下属各支部的完成情况，未完成的在前"""
     task, aimed = _staff_task(cmd, ctx, "进度 N")
     book = TaskBook(ctx.session, Month.iso(task.month), aimed)
-    states = [(b, book.state_of(task, b)) for b in aimed]
-    overdue = task.deadline < ctx.now.date()
-    counts = {s: sum(1 for _, st in states if st == s) for s in (REPORTED, RETURNED, OPEN)}
-    lines = [f"第{task.number}项「{task.title}」截止{day(task.deadline, ctx.now.date())}",
-             f"已上报 {counts[REPORTED]}，被退回 {counts[RETURNED]}，未上报 {counts[OPEN]}"
-             + ("（已逾期）" if overdue and counts[OPEN] + counts[RETURNED] else "")]
-    order = {OPEN: 0, RETURNED: 1, REPORTED: 2}
-    for branch, state in sorted(states, key=lambda x: (order[x[1]], x[0].code)):
-        lines.append(f"{branch.name}（{branch.code}）：{STATE_NAMES[state]}")
+    today = ctx.now.date()
+    states = [(b, book.of(task, b)) for b in aimed]
+    overdue = task.deadline < today
+    counts = {s: sum(1 for _, bt in states if bt.shown_state == s) for s in (REPORTED, RETURNED, ACKNOWLEDGED, OPEN)}
+    lines = [f"第{task.number}项「{task.title}」截止{day(task.deadline, today)}",
+             f"已上报 {counts[REPORTED]}，被退回 {counts[RETURNED]}，"
+             + (f"已收到 {counts[ACKNOWLEDGED]}，" if counts[ACKNOWLEDGED] else "") + f"未上报 {counts[OPEN]}"
+             + ("（已逾期）" if overdue and counts[OPEN] + counts[RETURNED] + counts[ACKNOWLEDGED] else "")]
+    order = {OPEN: 0, ACKNOWLEDGED: 1, RETURNED: 2, REPORTED: 3}
+    for branch, bt in sorted(states, key=lambda x: (order[x[1].shown_state], x[0].code)):
+        extra = f"（收到 {moment(bt.acknowledged_at)}）" if bt.shown_state == ACKNOWLEDGED else ""
+        extra += f"（延期至{day(bt.own_deadline, today)}）" if bt.own_deadline else ""
+        lines.append(f"{branch.name}（{branch.code}）：{STATE_NAMES[bt.shown_state]}{extra}")
     return fit("\n".join(lines))
 
 
 def chase_branches(session: Session, actor: Actor, task: Task, aimed: list[Organization], now: datetime,
                    origin: Origin) -> tuple[list[Organization], int]:
     """Re-remind the branches of `aimed` that have not reported `task`: the
-    one rule for 催办 in chat and on the workbench. (branches chased, rows
-    newly queued) — a second chase the same day queues nothing new."""
+    one rule for 催办 in chat and on the workbench. Each branch's group gets
+    it, and its secretary (the deputy where there is none) 1:1 as a card
+    (收到 / 已完成 / 申请延期). (branches chased, rows newly queued) — a
+    second chase the same day queues nothing new."""
     book = TaskBook(session, Month.iso(task.month), aimed)
     late = [b for b in aimed if targets(task, b) and book.state_of(task, b) != REPORTED]
     if not late:
@@ -88,7 +94,12 @@ def chase_branches(session: Session, actor: Actor, task: Task, aimed: list[Organ
     body = (f"**催办：第{task.number}项「{task.title}」**\n截止{day(task.deadline, now.date())}，本支部尚未上报。"
             f"\n完成后请回复：完成 {task.number} 说明")
     today = now.date().isoformat()
-    new = enqueue(session, [to_branch(b, f"chase-{task.id}", today, body) for b in late], now)
+    messages = [to_branch(b, f"chase-{task.id}", today, body) for b in late]
+    from handlers.commands.cards import secretary_of, task_card  # the secretary gets it 1:1, as a card
+    for branch in late:
+        if (person := secretary_of(session, branch)) is not None:
+            messages.append(task_card(session, task, branch, person, "chase", "催办", f"chase-{task.id}", today, now))
+    new = enqueue(session, messages, now)
     audit.record(session, now, origin, "chase", f"{Month.iso(task.month).item_label(task.number)} {task.title}",
                  f"{len(late)} 个支部：{'、'.join(b.code for b in late)}" + ("" if new else "（今天已催办过，未重复发送）"),
                  actor.member, actor.unit)

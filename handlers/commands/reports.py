@@ -7,6 +7,7 @@ from handlers.limits import NOTE
 from handlers.parse import Command, need_number
 from handlers.registry import cannot, command
 from handlers.render import moment, quote, task_label, task_ref
+from storage.cards import own_deadline
 from storage.models import MEETING_KINDS, Task
 from storage.orgs import targets
 from storage.people import attach_volunteer_evidence, recent_volunteer_by
@@ -34,16 +35,21 @@ def done(cmd: Command, ctx: Context) -> str:
     """完成 N [说明]：上报第N项已完成，如：完成 2 已开会，到会9人"""
     task = _task_for(cmd, ctx, "完成 N [说明]，如：完成 2 已开会，到会9人")
     NOTE.check(cmd.note)
+    return report_task(task, cmd.note, ctx)
+
+
+def report_task(task: Task, note: str, ctx: Context) -> str:
+    """The branch's report of `task`: the one rule for 完成 and a card's 已完成."""
     branch = ctx.actor.branch
     if state_of(ctx.session, task, branch) == REPORTED:
         raise CommandError(f"{task_label(task, ctx.month)}已上报过。如需修改，请发送：更正 {task_ref(task, ctx.now.date())} 新的说明")
     from handlers.commands.meetings import for_duty  # here: 帮助 lists 完成 before 会议
-    if task.duty in MEETING_KINDS and (logged := for_duty(task, cmd.note, ctx)) is not None:
+    if task.duty in MEETING_KINDS and (logged := for_duty(task, note, ctx)) is not None:
         return logged  # the meeting, logged with its roll, is the report (issue 12)
-    add_report(ctx.session, task, branch, ctx.actor.member.id, cmd.note, ctx.now, ctx.inbound_id)
+    add_report(ctx.session, task, branch, ctx.actor.member.id, note, ctx.now, ctx.inbound_id)
     lines = [f"已记录：{task_label(task, ctx.month)}「{task.title}」", f"上报人 {ctx.actor.member.name}，"
              f"时间 {moment(ctx.now)}"]
-    if task.deadline < ctx.now.date():
+    if own_deadline(ctx.session, task, branch) < ctx.now.date():
         lines.append("（已过截止日期，记为逾期完成）")
     if task.evidence:
         lines.append(f"本项需报：{task.evidence}。照片或文件请在10分钟内单聊发给我。")
@@ -75,9 +81,12 @@ def evidence(cmd: Command, ctx: Context) -> str:
     if service is not None and (report is None or service.received_at > report.received_at):
         return _attach_to_service(ctx, service)
     if report is None:
+        from handlers.commands.cards import report_awaiting_evidence  # a card's 已完成 waits for this
+        if (reported := report_awaiting_evidence(cmd, ctx)) is not None:
+            return reported
         return ("收到材料，但10分钟内没有你的上报或志愿服务登记。请先发送“完成 N 说明”或“志愿 N小时 说明”，"
                 "再发照片或文件。")
-    return _attach(ctx, report)
+    return attach(ctx, report)
 
 
 def evidence_with(cmd: Command, ctx: Context) -> str:
@@ -86,7 +95,7 @@ def evidence_with(cmd: Command, ctx: Context) -> str:
     if cmd.name in ("done", "correct"):
         report = recent_report_by(ctx.session, ctx.actor.member.id, ctx.now)
         if report is not None:
-            return _attach(ctx, report)
+            return attach(ctx, report)
     if cmd.name == "volunteer":
         service = recent_volunteer_by(ctx.session, ctx.actor.member.id, ctx.now)
         if service is not None:
@@ -94,7 +103,7 @@ def evidence_with(cmd: Command, ctx: Context) -> str:
     return "（随消息发来的照片或文件未保存：证明材料请与“完成 N”一起发，或上报后10分钟内单聊发给我。）"
 
 
-def _attach(ctx: Context, report) -> str:
+def attach(ctx: Context, report) -> str:
     media = ctx.inbound.media
     for i, item in enumerate(media, start=1):
         attach_evidence(ctx.session, report, item.media_id, item.kind, _file_name(ctx, item, i), ctx.now,

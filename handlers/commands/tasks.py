@@ -9,9 +9,17 @@ from handlers.registry import command, told
 from handlers.render import day, fit, task_label
 from handlers.render.sheet import render_sheet
 from storage.meetings import mobile_not_checked_in
-from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook, branch_tasks
+from handlers.render import moment
+from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED, BranchTask, TaskBook, branch_tasks
 
-STATE_NAMES = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回"}
+STATE_NAMES = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回", ACKNOWLEDGED: "已收到"}
+
+
+def _state(bt: BranchTask) -> str:
+    """已收到 with its time; the others by name."""
+    if bt.shown_state == ACKNOWLEDGED:
+        return f"已收到（{moment(bt.acknowledged_at)}）"
+    return STATE_NAMES[bt.state]
 
 
 @command("tasks", "任务", "tasks", "task", roles=BRANCH, refusal=told(NOT_A_BRANCH))
@@ -24,13 +32,13 @@ def tasks(cmd: Command, ctx: Context) -> str:
     lines = [f"{branch.name} {ctx.month.label}任务："]
     for bt in mine:
         flag = "（已逾期）" if bt.overdue(today) else ""
-        lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.task.deadline, today)}｜"
-                     f"{STATE_NAMES[bt.state]}{flag}")
+        lines.append(f"{bt.task.number}. {bt.task.title}｜截止{day(bt.deadline, today)}｜"
+                     f"{_state(bt)}{flag}")
     if not mine:
         lines.append("本月暂无任务。")
     for bt in owed:
         lines.append(f"{task_label(bt.task)} {bt.task.title}｜"
-                     f"截止{day(bt.task.deadline, today)}｜{STATE_NAMES[bt.state]}")
+                     f"截止{day(bt.deadline, today)}｜{_state(bt)}")
     lines.append("上报：完成 N 说明")
     return fit("\n".join(lines))
 
@@ -56,7 +64,7 @@ def progress(cmd: Command, ctx: Context) -> str:
     done = sum(bt.state == REPORTED for bt in mine)
     lines = [f"{branch.name} {ctx.month.label}：已完成 {done}/{len(mine)} 项"]
     today = ctx.now.date()
-    lines += [f"{bt.task.number}. {bt.task.title}：{STATE_NAMES[bt.state]}"
+    lines += [f"{bt.task.number}. {bt.task.title}：{_state(bt)}"
               f"{'（已逾期）' if bt.overdue(today) else ''}" for bt in mine if bt.state != REPORTED]
     from handlers.commands.record import community_lines  # 双报到 service, for a community branch
     lines += community_lines(ctx)

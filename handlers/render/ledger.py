@@ -64,15 +64,19 @@ def ledger_rows(ledger: BranchLedger) -> list[Row]:
 
 def _task_rows(rows: list[Row], record: TaskRecord) -> None:
     task = record.task
-    month, deadline = str(task.month), task.deadline
+    month, deadline = str(task.month), record.deadline or task.deadline
     label = f"{task.month.item_label(task.number)} {task.title}"
+    extended = [f"延期至 {fmt(deadline)}（原截止 {fmt(task.deadline)}）"] if record.deadline else []
+    acknowledged = [f"已收到（{fmt(record.acknowledged_at)}）"] if record.acknowledged_at else []
     if not record.versions:
-        shown = "逾期未报" if record.overdue else "未上报"
-        rows.append(("任务", month, label, deadline, shown, "", "", "", "", "逾期未报" if record.overdue else ""))
+        shown = "逾期未报" if record.overdue else ("已收到" if record.acknowledged_at else "未上报")
+        marks = (["逾期未报"] if record.overdue else []) + acknowledged + extended
+        rows.append(("任务", month, label, deadline, shown, record.acknowledged_at or "", "", "", "",
+                     "；".join(marks)))
         return
     last = len(record.versions) - 1
     for i, version in enumerate(record.versions):
-        marks = []
+        marks = list(extended) if i == 0 else []
         if version.late:
             marks.append(f"逾期上报（截止 {fmt(deadline)}）")
         if version.correction:

@@ -43,12 +43,13 @@ def _task_line(bt: BranchTask, today: date, with_month: bool = False) -> str:
     """One task; an earlier month's (with_month) is marked when overdue."""
     task = bt.task
     label = task_label(task) if with_month else f"{task.number}."
-    parts = [f"{label} {task.title}", f"截止{day(task.deadline, today)}"]
+    deadline = getattr(bt, "deadline", task.deadline)  # the branch's own, where an extension moved it
+    parts = [f"{label} {task.title}", f"截止{day(deadline, today)}" + ("（已延期）" if deadline != task.deadline else "")]
     if task.evidence:
         parts.append(f"需报：{task.evidence}")
     if bt.state == RETURNED:
         parts.append(f"<font color=\"warning\">已退回：{bt.return_reason or ''}</font>")
-    elif with_month and task.deadline < today:
+    elif with_month and deadline < today:
         parts.append("<font color=\"warning\">已逾期</font>")
     line = "，".join(parts)
     return line + (f"\n   {task.note}" if task.note else "")

@@ -24,9 +24,9 @@ class Push:
 
 
 def _table() -> list[Push]:
-    from bot.schedule.pushes import (checkin_reminder, deadline_reminder, failure_digest, mobile_list,
-                                     monthly_sheet, overdue, theme_day)
-    return [monthly_sheet.PUSH, deadline_reminder.PUSH, overdue.PUSH, checkin_reminder.PUSH,
+    from bot.schedule.pushes import (checkin_reminder, failure_digest, ladder, mobile_list, monthly_sheet,
+                                     theme_day)
+    return [monthly_sheet.PUSH, ladder.PUSH, checkin_reminder.PUSH,
             mobile_list.PUSH, theme_day.PUSH, failure_digest.PUSH]
 
 

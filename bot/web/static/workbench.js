@@ -68,10 +68,10 @@
   }
 
   // The task matrix: rows of cells from the page's JSON block (storage.matrix.grid):
-  // 0 = not aimed, ["o"] / ["x"] = open / overdue, else
+  // 0 = not aimed, ["o"] / ["x"] = open / overdue, ["a", "MM-DD HH:MM"] = 收到, else
   // [state, "MM-DD HH:MM", note, evidence, marks(, reason)]. A click opens the report.
-  var STATE_NAMES = { r: "已上报", b: "被退回", o: "未上报", x: "逾期未报" };
-  var SYMBOLS = { r: "✓", b: "退", o: "·", x: "✗" };
+  var STATE_NAMES = { r: "已上报", b: "被退回", a: "已收到", o: "未上报", x: "逾期未报" };
+  var SYMBOLS = { r: "✓", b: "退", a: "收", o: "·", x: "✗" };
 
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
@@ -82,7 +82,10 @@
   function cellHtml(cell, href) {
     if (!cell) { return '<td class="n"></td>'; }
     var state = cell[0], tip = [STATE_NAMES[state]], extra = "";
-    if (cell.length > 1) {
+    if (state === "a") {
+      tip.push("收到 " + cell[1]);
+      extra = "<small>" + cell[1].slice(0, 5) + "</small>";
+    } else if (cell.length > 1) {
       tip.push("上报 " + cell[1]);
       if (cell[2]) { tip.push(cell[2]); }
       if (cell[5]) { tip.push("退回原因：" + cell[5]); }

@@ -1,5 +1,5 @@
 """任务矩阵: the branches in scope × the month's tasks. Each cell: reported /
-returned / outstanding / overdue, with the report's time, note (tooltip),
+returned / acknowledged (收到) / outstanding / overdue, with the report's time, note (tooltip),
 evidence count and marks 补 (reported again after a return), 逾 (first
 reported after the deadline), 更 (corrected); a click opens that branch's
 report. Filters: unit, 领域, status.
@@ -20,13 +20,13 @@ from bot.web.workbench.access import actor, gate, month_arg, now, runtime, scope
 from storage.matrix import CODES, STATUSES, grid, month_tasks
 from storage.models import CATEGORIES
 from storage.month import Month
-from storage.tasks import OPEN, REPORTED, RETURNED
+from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED
 from storage.matrix import OVERDUE
 from storage.workbench import organizations, unit_under
 
 blueprint = Blueprint("wb_matrix", __name__, url_prefix="/dashboard", template_folder="../templates")
 blueprint.before_request(gate)
-STATUS_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报", OVERDUE: "逾期未报"}
+STATUS_NAMES = {REPORTED: "已上报", RETURNED: "被退回", ACKNOWLEDGED: "已收到", OPEN: "未上报", OVERDUE: "逾期未报"}
 
 
 def json_block(data) -> Markup:

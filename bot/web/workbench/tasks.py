@@ -17,12 +17,14 @@ from handlers.context import ORG_ADMIN, STAFF, CommandError
 from storage.db import transaction
 from storage.matrix import CODES, OVERDUE, assignments_of, evidence_file, evidence_of, member_names, reports_of
 from storage.month import Month
-from storage.tasks import OPEN, REPORTED, RETURNED, TaskBook
+from storage.cards import extensions_of
+from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED, TaskBook
 
 blueprint = Blueprint("wb_tasks", __name__, url_prefix="/dashboard", template_folder="../templates")
 blueprint.before_request(gate)
 TASK_ID = "<int(max=2147483647):task_id>"
-STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", OPEN: "未上报", OVERDUE: "逾期未报"}
+STATE_NAMES = {REPORTED: "已上报", RETURNED: "被退回", ACKNOWLEDGED: "已收到", OPEN: "未上报", OVERDUE: "逾期未报"}
+EXTENSION_NAMES = {"pending": "待审核", "granted": "已同意", "refused": "未同意"}
 KIND_NAMES = {"done": "上报", "correction": "更正"}
 # Shown inline only when the bytes say so; anything else is a download (no SVG, no HTML).
 IMAGE_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"GIF87a": "image/gif",
@@ -31,8 +33,9 @@ REASON_MAX = 500
 
 
 def _state(task, branch, book, today) -> str:
-    state = book.state_of(task, branch)
-    return OVERDUE if state == OPEN and task.deadline < today else state
+    """reported, returned, overdue (by the branch's own deadline), acknowledged or open."""
+    bt = book.of(task, branch)
+    return OVERDUE if bt.state == OPEN and bt.deadline < today else bt.shown_state
 
 
 @blueprint.get(f"/tasks/{TASK_ID}")
@@ -44,14 +47,19 @@ def task(task_id: int):
         versions = reports_of(session, found.id, [b.id for b in aimed])
         names = member_names(session, {r.member_id for rs in versions.values() for r in rs})
         files = evidence_of(session, [rs[-1].id for rs in versions.values()])
+        extensions = extensions_of(session, found.id, [b.id for b in aimed])
         rows = []
         for branch in aimed:
             mine = versions.get(branch.id, [])
             current = mine[-1] if mine else None
+            bt = book.of(found, branch)
+            asked = extensions.get(branch.id, [])
             rows.append({"branch": branch, "state": _state(found, branch, book, today), "current": current,
+                         "acknowledged": bt.acknowledged_at, "deadline": bt.own_deadline,
+                         "extension": f"延期{asked[-1].days}天 {EXTENSION_NAMES[asked[-1].state]}" if asked else "",
                          "who": names.get(current.member_id, "") if current else "",
                          "files": len(files.get(current.id, [])) if current else 0, "versions": len(mine)})
-    order = {OVERDUE: 0, RETURNED: 1, OPEN: 2, REPORTED: 3}
+    order = {OVERDUE: 0, RETURNED: 1, OPEN: 2, ACKNOWLEDGED: 3, REPORTED: 4}
     rows.sort(key=lambda r: (order[r["state"]], r["branch"].code))
     counts = {s: sum(r["state"] == s for r in rows) for s in STATE_NAMES}
     return render_template("workbench/task.html", nav="matrix", task=found, month=Month.iso(found.month),
