@@ -24,7 +24,7 @@ def messages(session: Session, today: date, period: str) -> list[Message]:
     book = TaskBook(session, Month.of(today), branches)
     out, late_by = [], {}
     for branch in branches:
-        for bt in book.this_month(branch) + book.owed(branch):
+        for bt in book.this_month(branch) + book.owed(branch) + book.rectification(branch):
             if not bt.overdue(today):
                 continue
             body = (f"**逾期提醒**\n{branch.name}：{task_label(bt.task)}「{bt.task.title}」"
