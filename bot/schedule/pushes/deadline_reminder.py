@@ -38,7 +38,8 @@ def messages(session: Session, today: date, period: str) -> list[Message]:
     books = [TaskBook(session, m, branches) for m in sorted({Month.of(today), Month.of(horizon)})]
     out = []
     for branch in branches:
-        candidates = {bt.task.id: bt for book in books for bt in book.this_month(branch) + book.owed(branch)}
+        candidates = {bt.task.id: bt for book in books
+                      for bt in book.this_month(branch) + book.owed(branch) + book.rectification(branch)}
         for bt in candidates.values():
             due = reminders_due(bt.task.deadline, today)
             if bt.state == REPORTED or not due:
