@@ -98,6 +98,20 @@ def test_flag_add_report_close_and_lift(wecom, county):
     assert [a for a in actions if a.startswith("rectify")] == [
         "rectify-flag", "rectify-item", "rectify-close", "rectify-lift"]
     assert {"rectification-item", "rectification-closed"} <= purposes
+    # in the ledger: the item with its report, evidence and 销号; the flag and its lifting
+    from handlers.render.ledger import ledger_rows
+    from storage.ledger import build_ledgers
+    from storage.month import Month
+    from storage.orgs import active_branches
+    with county.sessions() as s:
+        (ledger,) = build_ledgers(s, active_branches(s, ["ZB0001"]), Month(2026, 11), Month(2026, 12),
+                                  county.clock.now().date())
+    rows = ledger_rows(ledger)
+    [item_row] = [r for r in rows if r[0] == "整改"]
+    assert item_row[2] == f"11月第{task.number}项 整改：配齐支部委员" and item_row[4] == "已上报"
+    assert item_row[8].startswith("image-") and "整改事项，已销号（2026-12-06 10:17）：已核实" in item_row[9]
+    [flag_row] = [r for r in rows if r[0] == "整顿"]
+    assert "班子软弱" in flag_row[2] and flag_row[4] == "已解除（2026-12-06 10:17）" and flag_row[7] == "班子已配齐"
 
 
 def test_rectification_scope_and_bad_input(wecom, county):

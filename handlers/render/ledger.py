@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from storage.ledger import BranchLedger, CheckInRecord, EvidenceFile, MeetingRecord, TaskRecord
+from storage.ledger import BranchLedger, CheckInRecord, EvidenceFile, FlagRecord, MeetingRecord, TaskRecord
 from storage.tasks import REPORTED, RETURNED
 
 SUMMARY_TITLE = "汇总"
@@ -53,16 +53,36 @@ def ledger_rows(ledger: BranchLedger) -> list[Row]:
         _task_rows(rows, record)
     rows += [_meeting_row(m) for m in ledger.meetings]
     rows += [_checkin_row(c) for c in ledger.checkins]
+    rows += [_flag_row(f) for f in ledger.flags]
     return rows
+
+
+def _flag_row(f: FlagRecord) -> Row:
+    state = f"已解除（{fmt(f.lifted_at)}）" if f.lifted_at else "整顿中"
+    return ("整顿", str(f.flagged_at)[:7], f"列为软弱涣散党组织：{cell(f.reason)}", f.flagged_at.date(), state,
+            f.flagged_at, f.member_name, cell(f.lift_note), "", "")
+
+
+def _item_mark(record: TaskRecord) -> str:
+    """A rectification item's 销号, or that it is still open."""
+    closure = record.rectification
+    if closure is None:
+        return ""
+    if closure.closed_at is None:
+        return "整改事项，未销号"
+    return f"整改事项，已销号（{fmt(closure.closed_at)}）" + (f"：{closure.note}" if closure.note else "")
 
 
 def _task_rows(rows: list[Row], record: TaskRecord) -> None:
     task = record.task
     month, deadline = str(task.month), task.deadline
     label = f"{task.month.item_label(task.number)} {task.title}"
+    kind = "整改" if record.rectification else "任务"
+    item_mark = _item_mark(record)
     if not record.versions:
         shown = "逾期未报" if record.overdue else "未上报"
-        rows.append(("任务", month, label, deadline, shown, "", "", "", "", "逾期未报" if record.overdue else ""))
+        marks = "；".join(m for m in ("逾期未报" if record.overdue else "", item_mark) if m)
+        rows.append((kind, month, label, deadline, shown, "", "", "", "", marks))
         return
     last = len(record.versions) - 1
     for i, version in enumerate(record.versions):
@@ -78,7 +98,9 @@ def _task_rows(rows: list[Row], record: TaskRecord) -> None:
             shown = STATE_NAMES.get(record.state, "未上报")
             if record.state == RETURNED:
                 marks.append(f"退回原因：{record.return_reason}")
-        rows.append(("任务", month, label, deadline, shown, version.received_at, version.member_name,
+            if item_mark:
+                marks.append(item_mark)
+        rows.append((kind, month, label, deadline, shown, version.received_at, version.member_name,
                      cell(version.note), _files(version.evidence) if version.evidence else "", cell("；".join(marks))))
 
 
