@@ -144,3 +144,24 @@ def test_candidates_from_crafted_records(county):
     assert "书记空缺" in lines["ZB0002"]
     assert "3年以上未发展党员（最近 2020-01-01）" in lines["ZB0012"]
     assert f"流动党员3个月未联系：{unreached}" in lines["ZB0004"]
+
+
+def test_branches_with_no_new_member_in_three_years(county):
+    """From members' 入党日期 and the register's 预备党员 admissions."""
+    from storage.development import without_new_member
+    from storage.orgs import active_branches
+    at = datetime(2026, 11, 16, 10, 0)
+    with transaction(county.sessions) as s:
+        ids = dict(s.execute(select(Organization.code, Organization.id)).all())
+        s.execute(update(Member).values(joined_on=date(2026, 1, 1)))
+        s.execute(update(Member).where(Member.org_id.in_([ids["ZB0001"], ids["ZB0002"], ids["ZB0003"]]))
+                  .values(joined_on=date(2019, 5, 1)))
+        s.execute(update(Member).where(Member.org_id == ids["ZB0012"]).values(joined_on=None))
+        # ZB0002's last member joined exactly three years ago: listed; ZB0003 admitted one in 2025 (register)
+        s.execute(update(Member).where(Member.org_id == ids["ZB0002"], Member.role == "书记")
+                  .values(joined_on=date(2023, 11, 16)))
+        save_dates(s, ids["ZB0003"], "新人", {"入党申请人": date(2022, 1, 1), "入党积极分子": date(2022, 3, 1),
+                                               "发展对象": date(2023, 6, 1), "预备党员": date(2025, 7, 1)}, at)
+    with county.sessions() as s:
+        listed = {b.code: last for b, last in without_new_member(s, active_branches(s), date(2026, 11, 16))}
+    assert listed == {"ZB0001": date(2019, 5, 1), "ZB0002": date(2023, 11, 16), "ZB0012": None}

@@ -88,3 +88,26 @@ def test_review_and_period_bulletins_download(as_org, as_secretary, accounts):
         details = s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "export")).all()
     assert any("述职评议" not in d and "2026年第四季度" in d for d in details)
     assert sum("2026年" in d for d in details) >= 3
+
+
+def test_the_overview_lists_the_registers_for_staff_only(as_org, as_committee, as_secretary, accounts):
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from storage.db import transaction
+    from storage.models import Member, Organization
+    with transaction(accounts.sessions) as s:
+        s.execute(update(Organization).where(Organization.code.in_(["ZB0001", "ZB0004"]))
+                  .values(term_start=date(2021, 11, 1), term_end=date(2026, 10, 31)))
+        zb2 = s.scalar(select(Organization.id).where(Organization.code == "ZB0002"))
+        s.execute(update(Member).where(Member.org_id == zb2, Member.role == "书记").values(role="党员"))
+    page = as_org.page("/dashboard/")
+    section = page[page.index('id="registers"'):page.index('id="deliveries"')]
+    assert "任期届满未换届（2）" in section and "届满 2026-10-31" in section
+    assert "书记空缺（1）" in section and "县第2中学党支部" in section
+    assert "3年以上未发展党员的支部" in section
+    committee = as_committee.page("/dashboard/")
+    section = committee[committee.index('id="registers"'):committee.index('id="deliveries"')]
+    assert "任期届满未换届（1）" in section      # ZB0004 is DW02's, not DW01's
+    assert 'id="registers"' not in as_secretary.page("/dashboard/")
