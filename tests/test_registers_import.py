@@ -145,3 +145,11 @@ def test_the_development_sheet_of_an_xlsx_roster(runtime, tmp_path):
         run_import(runtime, path)
     assert refused.value.problems == [
         "roster.xlsx[发展党员] 第 4 行：孙七（ZB0005）有预备党员日期（2026-06-01），但缺少发展对象日期：请先登记发展对象"]
+
+
+def test_the_example_development_sheet_imports(runtime, roster_copy):
+    """examples/development.csv, as the README shows it, in a roster folder."""
+    from tests.conftest import EXAMPLES
+    shutil.copy(EXAMPLES / "development.csv", roster_copy / "development.csv")
+    assert str(run_import(runtime, roster_copy)["development"]) == "新增 3，更新 0，停用 0，未变 0"
+    assert people(runtime)["王建国"].probation_on == date(2026, 1, 10)
