@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Assignment, Organization, RectificationItem, Task
@@ -37,7 +37,7 @@ class TaskBook:
         run = session.connection().execute
         # Rectification items (整改事项) are listed apart, and stay — whatever
         # their month or year — until staff close them.
-        items = run(_ITEMS).all()
+        items = run(_ITEMS, {"first": str(month.january), "last": self.month}).all()
         self.item_ids = {i.task_id for i in items}
         open_ids = [i.task_id for i in items if i.closed_at is None]
         self.items = run(_TASKS_BY_ID, {"ids": open_ids}).all() if open_ids else []
@@ -80,7 +80,11 @@ class TaskBook:
 _STATES = select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason) \
     .where(Assignment.task_id.in_(bindparam("task_ids", expanding=True)))
 _STATES_OF_BRANCHES = _STATES.where(Assignment.branch_id.in_(bindparam("branch_ids", expanding=True)))
-_ITEMS = select(RectificationItem.task_id, RectificationItem.closed_at)
+# Open items anywhere, closed ones only where they would otherwise show (the year so far).
+_ITEMS = (select(RectificationItem.task_id, RectificationItem.closed_at)
+          .join(Task, RectificationItem.task_id == Task.id)
+          .where(or_(RectificationItem.closed_at.is_(None),
+                     and_(Task.month >= bindparam("first"), Task.month <= bindparam("last")))))
 _TASKS_BY_ID = (select(Task.__table__).where(Task.id.in_(bindparam("ids", expanding=True)))
                 .order_by(Task.month, Task.number))
 _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Task.month <= bindparam("last"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.schedule.pushes import Push
@@ -17,6 +16,7 @@ from handlers.render import day
 from storage.development import CANDIDATE_DUE, CONVERSION_DUE, TALK_DUE, DueStep, due_steps, records_of
 from storage.members import reachable_members
 from storage.models import Organization
+from storage.orgs import active_by_id
 from storage.outbox import Message, to_member
 
 NAME = "development-reminder"
@@ -42,8 +42,7 @@ def recipients(session: Session, branch: Organization) -> list:
 
 def messages(session: Session, today: date, period: str) -> list[Message]:
     steps = due_steps(records_of(session), today)
-    branches = {b.id: b for b in session.scalars(select(Organization).where(
-        Organization.id.in_({s.record.branch_id for s in steps}), Organization.active))} if steps else {}
+    branches = active_by_id(session, {s.record.branch_id for s in steps})
     out = []
     for step in steps:
         branch = branches.get(step.record.branch_id)
