@@ -21,6 +21,7 @@ STEP_NAMES = {**{name: name for name in STEP_FIELDS},
               "积极分子": "入党积极分子", "确定积极分子": "入党积极分子",
               "确定发展对象": "发展对象", "预备": "预备党员", "接收预备党员": "预备党员",
               "转正": "正式党员", "正式": "正式党员"}
+MANY = 500  # branches asked about, beyond which a query reads all rather than name them
 NO_NEW_MEMBER_YEARS = 3  # "是否存在3年以上未发展党员的党支部"
 REMIND_AHEAD = timedelta(days=7)  # a step's reminder goes out from a week before it is due
 
@@ -121,12 +122,16 @@ def last_new_member(session: Session, branch_ids: list[int]) -> dict[int, date]:
     roster) or a 预备党员's admission (the register). Branches with neither
     are absent."""
     latest: dict[int, date] = {}
-    for query in (select(Member.org_id, func.max(Member.joined_on)).where(Member.org_id.in_(branch_ids))
-                  .group_by(Member.org_id),
-                  select(Development.branch_id, func.max(Development.probation_on))
-                  .where(Development.branch_id.in_(branch_ids)).group_by(Development.branch_id)):
+    wanted = set(branch_ids)
+    few = len(wanted) <= MANY  # a county's or a province's branches: one pass over all, no huge IN list
+    members = select(Member.org_id, func.max(Member.joined_on)).group_by(Member.org_id)
+    register = select(Development.branch_id, func.max(Development.probation_on)).group_by(Development.branch_id)
+    if few:
+        members = members.where(Member.org_id.in_(wanted))
+        register = register.where(Development.branch_id.in_(wanted))
+    for query in (members, register):
         for branch_id, day in session.execute(query):
-            if day is not None and (branch_id not in latest or day > latest[branch_id]):
+            if branch_id in wanted and day is not None and (branch_id not in latest or day > latest[branch_id]):
                 latest[branch_id] = day
     return latest
 

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.development import add_years
+from storage.development import MANY, add_years
 from storage.models import BRANCH, ORG_DEPARTMENT, Member, Organization
 
 SECRETARY = "书记"
@@ -56,9 +56,10 @@ def overdue_terms(session: Session, orgs: list[Organization], today: date) -> li
 
 def without_secretary(session: Session, branches: list[Organization]) -> list[Organization]:
     """Branches with no active member whose post is 书记 (a vacant post)."""
-    ids = [b.id for b in branches]
-    held = set(session.scalars(select(Member.org_id).where(Member.org_id.in_(ids), Member.active,
-                                                           Member.role == SECRETARY)))
+    query = select(Member.org_id).where(Member.active, Member.role == SECRETARY).distinct()
+    if len(branches) <= MANY:  # beyond: one pass over all the secretaries, no huge IN list
+        query = query.where(Member.org_id.in_([b.id for b in branches]))
+    held = set(session.scalars(query))
     return [b for b in branches if b.type == BRANCH and b.id not in held]
 
 
