@@ -165,3 +165,42 @@ def test_branches_with_no_new_member_in_three_years(county):
     with county.sessions() as s:
         listed = {b.code: last for b, last in without_new_member(s, active_branches(s), date(2026, 11, 16))}
     assert listed == {"ZB0001": date(2019, 5, 1), "ZB0002": date(2023, 11, 16), "ZB0012": None}
+
+
+def test_a_province_sized_scope_reads_the_same_lists(county, monkeypatch):
+    """Beyond MANY branches the lists are read without naming every branch: same answers."""
+    import storage.development as development
+    import storage.terms as terms
+    from storage.development import without_new_member
+    from storage.orgs import active_branches
+    from storage.terms import without_secretary
+    with transaction(county.sessions) as s:
+        ids = dict(s.execute(select(Organization.code, Organization.id)).all())
+        s.execute(update(Member).where(Member.org_id == ids["ZB0012"]).values(joined_on=date(2020, 1, 1)))
+        s.execute(update(Member).where(Member.org_id == ids["ZB0002"], Member.role == "书记").values(role="党员"))
+    with county.sessions() as s:
+        some = [b for b in active_branches(s) if b.code != "ZB0003"]
+        named = (without_new_member(s, some, date(2026, 11, 16)), without_secretary(s, some))
+        monkeypatch.setattr(development, "MANY", 0)
+        monkeypatch.setattr(terms, "MANY", 0)
+        read_all = (without_new_member(s, some, date(2026, 11, 16)), without_secretary(s, some))
+    assert named == read_all and any(b.code == "ZB0012" for b, _ in named[0])
+    assert [b.code for b in named[1]] == ["ZB0002"]
+
+
+def test_the_monthly_sheet_push_carries_open_rectification_items(county):
+    from handlers.commands.registers import add_rectification_item
+    from handlers.context import Actor
+    from storage.audit import CLI, Origin
+    from storage.orgs import active_branches
+    with transaction(county.sessions) as s:
+        staff = s.scalar(select(Member).where(Member.wecom_userid == "s7001"))
+        zb1 = active_branches(s, ["ZB0001"])[0]
+        item = add_rectification_item(s, Actor(staff, staff.org), zb1, "配齐班子", date(2026, 12, 20),
+                                      county.clock.now(), Origin(CLI))
+        number = item.task.number
+    run_push(county, "monthly-sheet", date(2026, 12, 1), date(2026, 12, 1))
+    [sheet] = [r for r in rows(county, "monthly-sheet") if r.target == f"org:{BRANCH}"]
+    assert "整改事项" in sheet.body and f"11月第{number}项 整改：配齐班子" in sheet.body
+    others = [r for r in rows(county, "monthly-sheet") if r.target != f"org:{BRANCH}"]
+    assert others and all("整改" not in r.body for r in others)
