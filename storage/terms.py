@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.development import MANY, add_years
+from storage.development import MANY
 from storage.models import BRANCH, ORG_DEPARTMENT, Member, Organization
 
 SECRETARY = "书记"
@@ -61,6 +61,3 @@ def without_secretary(session: Session, branches: list[Organization]) -> list[Or
         query = query.where(Member.org_id.in_([b.id for b in branches]))
     held = set(session.scalars(query))
     return [b for b in branches if b.type == BRANCH and b.id not in held]
-
-
-__all__ = ["add_years", "due_reminders", "overdue_terms", "with_terms", "without_secretary"]
