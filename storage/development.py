@@ -21,7 +21,7 @@ STEP_NAMES = {**{name: name for name in STEP_FIELDS},
               "积极分子": "入党积极分子", "确定积极分子": "入党积极分子",
               "确定发展对象": "发展对象", "预备": "预备党员", "接收预备党员": "预备党员",
               "转正": "正式党员", "正式": "正式党员"}
-MANY = 500  # branches asked about, beyond which a query reads all rather than name them
+MANY = 5_000  # branches asked about (a committee has ~1,000), beyond which a query reads all rather than name them
 NO_NEW_MEMBER_YEARS = 3  # "是否存在3年以上未发展党员的党支部"
 REMIND_AHEAD = timedelta(days=7)  # a step's reminder goes out from a week before it is due
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.development import MANY
 from storage.models import Organization, Rectification, RectificationItem, Task
 from storage.tasks import add_task
 
@@ -27,7 +28,7 @@ def flags(session: Session, branch_ids: list[int] | None = None, *, open_only: b
         query = query.where(Rectification.lifted_at.is_(None))
     if branch_ids is None:
         return list(session.scalars(query))
-    if len(branch_ids) <= 500:
+    if len(branch_ids) <= MANY:
         return list(session.scalars(query.where(Rectification.branch_id.in_(branch_ids))))
     wanted = set(branch_ids)  # a province's branches: flags are few, read them all
     return [f for f in session.scalars(query) if f.branch_id in wanted]
