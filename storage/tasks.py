@@ -37,7 +37,11 @@ class TaskBook:
         run = session.connection().execute
         # Rectification items (整改事项) are listed apart, and stay — whatever
         # their month or year — until staff close them.
-        items = run(_ITEMS, {"first": str(month.january), "last": self.month}).all()
+        few = branches is not None and len(branches) < 500
+        span = {"first": str(month.january), "last": self.month}
+        # An item targets its one branch: a branch's 任务 reads that branch's items only.
+        items = (run(_ITEMS_OF, {**span, "branch_ids": [b.id for b in branches]}) if few
+                 else run(_ITEMS, span)).all()
         self.item_ids = {i.task_id for i in items}
         open_ids = [i.task_id for i in items if i.closed_at is None]
         self.items = run(_TASKS_BY_ID, {"ids": open_ids}).all() if open_ids else []
@@ -85,6 +89,7 @@ _ITEMS = (select(RectificationItem.task_id, RectificationItem.closed_at)
           .join(Task, RectificationItem.task_id == Task.id)
           .where(or_(RectificationItem.closed_at.is_(None),
                      and_(Task.month >= bindparam("first"), Task.month <= bindparam("last")))))
+_ITEMS_OF = _ITEMS.where(RectificationItem.branch_id.in_(bindparam("branch_ids", expanding=True)))
 _TASKS_BY_ID = (select(Task.__table__).where(Task.id.in_(bindparam("ids", expanding=True)))
                 .order_by(Task.month, Task.number))
 _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Task.month <= bindparam("last"))
