@@ -148,3 +148,16 @@ def test_quarterly_and_yearly_bulletins(wecom, county, tmp_path):
     assert done.exit_code != 0 and "--quarter“2027Q5”无效" in str(done.exception)
     done = runner.invoke(cli, ["bulletin", "--quarter", "2027Q1", "--year", "2027"], obj=county)
     assert done.exit_code != 0 and "只能给一个" in str(done.exception)
+
+
+def test_the_chat_bulletin_of_a_quarter_or_a_year(wecom, county):
+    county.clock.at = datetime(2027, 4, 6, 9, 0)
+    assert "关于2027年第一季度基层党建" in wecom.say(ORG_STAFF, "通报 2027Q1")
+    assert "关于2026年基层党建" in wecom.say(ORG_STAFF, "通报 2026年")
+    assert "用法：通报 2027-03" in wecom.say(ORG_STAFF, "通报 2027Q7")
+    reply = wecom.say(ORG_STAFF, "通报 2027Q1 发送")
+    assert "2027年第一季度通报已安排发送到 36 个支部群" in reply
+    with county.sessions() as s:
+        from storage.models import Delivery
+        periods = set(s.scalars(select(Delivery.period).where(Delivery.purpose.like("bulletin-%"))))
+    assert periods == {"2027Q1"}
