@@ -33,6 +33,12 @@ def test_secretary_keeps_the_development_register(wecom, county):
         person = s.scalar(select(Development))
     assert (person.applied_on, person.talked_on, person.activist_on) == (
         date(2026, 3, 2), date(2026, 3, 20), date(2026, 5, 1))
+    # a corrected date: the register keeps the new one, the audit log the change
+    assert "（原为 2026-03-20）" in wecom.say(SECRETARY, "发展 张三 谈话 2026-03-25")
+    with county.sessions() as s:
+        changes = s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "develop")
+                            .order_by(AuditEntry.id)).all()
+    assert changes[-1] == "谈话 2026-03-25（原为 2026-03-20）" and len(changes) == 4
 
 
 def test_development_bad_input_is_refused_and_nothing_written(wecom, county):

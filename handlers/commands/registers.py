@@ -58,12 +58,17 @@ def develop(cmd: Command, ctx: Context) -> str:
     when = day_arg(day_text, "日期")
     record = find(ctx.session, branch.id, name)
     dates = dates_of(record) if record else dict.fromkeys(STEP_FIELDS)
+    old = dates[step]
     dates[step] = when
     bad = order_problem(dates, ctx.now.date())
     if bad:
         raise CommandError(f"未登记：{name}{bad}。")
     save_dates(ctx.session, branch.id, name, {step: when}, ctx.now)
-    return f"已登记：{branch.name} {name} {step} {when}（登记人 {ctx.actor.member.name}）。"
+    was = f"（原为 {old}）" if old and old != when else ""
+    # The register keeps the latest date of a step; the audit log keeps who changed it, when, from what.
+    audit.record(ctx.session, ctx.now, Origin(CHAT), "develop", f"{branch.code} {name}", f"{step} {when}{was}",
+                 ctx.actor.member, branch)
+    return f"已登记：{branch.name} {name} {step} {when}{was}（登记人 {ctx.actor.member.name}）。"
 
 
 def register_text(session: Session, branch: Organization, today: date) -> str:
