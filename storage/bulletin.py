@@ -1,4 +1,5 @@
-"""The monthly bulletin's figures (通报). Rankings use outcomes only — tasks
+"""The bulletin's figures (通报), for a month, a quarter or a year — the
+same rules for each (issue 14). Rankings use outcomes only — tasks
 done on time — never activity counts or online time (基层减负); points
 (积分) are shown to find members to follow up, not to rank anyone."""
 from __future__ import annotations
@@ -11,8 +12,11 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Assignment, CheckIn, Meeting, Member, Organization, Report, Task
-from storage.month import Month, span
+from storage.development import without_new_member
+from storage.models import Assignment, CheckIn, Meeting, Member, Organization, Rectification, Report, Task
+from storage.month import Month, Period, span
+from storage.rectification import flags
+from storage.terms import overdue_terms, without_secretary
 from storage.orgs import targets
 from storage.people import member_stats
 from storage.points import points
@@ -22,15 +26,17 @@ QUARTERLY_MEETINGS = ("党员大会", "党课")
 
 
 class OverdueTask(NamedTuple):
-    """A task of the month not reported by its deadline."""
+    """A task of the period not reported by its deadline."""
     number: int
     title: str
+    month: Month | None = None  # its month, in a quarter's or a year's bulletin
 
 
 class MissingMeeting(NamedTuple):
     """A meeting kind short of its 三会一课 quota."""
     kind: str
     quarterly: bool  # owed once a quarter (judged in its last month), not monthly
+    times: int = 1   # months (quarters, for a quarterly kind) short, in a longer period
 
 
 @dataclass
@@ -49,21 +55,40 @@ class BranchScore:
 
 @dataclass
 class Bulletin:
-    month: Month
+    period: Period
     branches: list[BranchScore]
     committees: list[tuple[Organization, int, int]]  # (committee, on time, due)
     not_checked_in: list[tuple[Member, Organization]]
     zero_point: list[tuple[Member, Organization]]
     points: dict[int, int]
+    months_missed: dict[int, int] = field(default_factory=dict)  # member id → months with no check-in
+    # The registers (issue 14): states, not activity counts.
+    no_new_member: list[tuple[Organization, date | None]] = field(default_factory=list)
+    overdue_terms: list[Organization] = field(default_factory=list)
+    vacant: list[Organization] = field(default_factory=list)
+    rectifying: list[tuple[Organization, Rectification]] = field(default_factory=list)
+
+    @property
+    def month(self) -> Period:  # the name of the period before quarters and years
+        return self.period
+
+    @property
+    def single_month(self) -> bool:
+        return len(self.period.months) == 1
 
 
-def build_bulletin(session: Session, branches: list[Organization], month: Month, today: date) -> Bulletin:
-    start, end = span(month, month)
-    tasks = session.scalars(select(Task).where(Task.month == str(month)).order_by(Task.number)).all()
+def build_bulletin(session: Session, branches: list[Organization], period: Period, today: date) -> Bulletin:
+    """The bulletin of `period` (a Month, Quarter or Year) for `branches`;
+    the months after today's are not judged yet."""
+    months = [m for m in period.months if m.first_day <= today] or [period.months[0]]
+    start, end = span(months[0], months[-1])
+    multi = len(period.months) > 1
+    tasks = session.scalars(select(Task).where(Task.month.in_([str(m) for m in months]))
+                            .order_by(Task.month, Task.number)).all()
     first_report = {(task_id, branch_id): at for task_id, branch_id, at in session.execute(
         select(Report.task_id, Report.branch_id, func.min(Report.received_at))
         .where(Report.task_id.in_([t.id for t in tasks])).group_by(Report.task_id, Report.branch_id))}
-    meetings = _meeting_kinds(session, month)
+    meetings = _meeting_kinds(session, months)
     own = {(a, b): d for a, b, d in session.execute(  # deadlines moved by an extension, per branch
         select(Assignment.task_id, Assignment.branch_id, Assignment.deadline).where(
             Assignment.task_id.in_([t.id for t in tasks]), Assignment.deadline.is_not(None)))}
@@ -79,22 +104,43 @@ def build_bulletin(session: Session, branches: list[Organization], month: Month,
             elif reported:
                 score.late += 1
             elif deadline < today:
-                score.overdue.append(OverdueTask(task.number, task.title))
-        score.missing_meetings = _missing(meetings.get(branch.id, {}), month)
+                score.overdue.append(OverdueTask(task.number, task.title, Month.iso(task.month) if multi else None))
+        score.missing_meetings = _missing_in(meetings.get(branch.id, {}), months)
         scores.append(score)
     scores.sort(key=lambda s: (-s.rate, -s.due, s.branch.code))
     members = _members(session, [b.id for b in branches])
-    points = _points(session, month, start, end)
-    checked = set(session.scalars(select(CheckIn.member_id).where(CheckIn.day >= start, CheckIn.day < end)))
+    points = _points(session, months[0], start, end)
+    checked: dict[int, set[Month]] = defaultdict(set)
+    for member_id, day in session.execute(select(CheckIn.member_id, CheckIn.day)
+                                          .where(CheckIn.day >= start, CheckIn.day < end)):
+        checked[member_id].add(Month.of(day))
     by_id = {b.id: b for b in branches}
-    not_checked = [(m, by_id[m.org_id]) for m in members if m.is_mobile and m.id not in checked]
+    missed = {m.id: len(months) - len(checked[m.id]) for m in members if m.is_mobile}
+    not_checked = [(m, by_id[m.org_id]) for m in members if m.is_mobile and missed[m.id]]
     zero = [(m, by_id[m.org_id]) for m in members if points.get(m.id, 0) <= 0]  # everyone, issue 12
-    return Bulletin(month, scores, _committees(session, scores), not_checked, zero, points)
+    return Bulletin(period, scores, _committees(session, scores), not_checked, zero, points,
+                    {m.id: missed[m.id] for m, _ in not_checked},
+                    without_new_member(session, branches, today), overdue_terms(session, branches, today),
+                    without_secretary(session, branches),
+                    [(by_id[f.branch_id], f) for f in flags(session, list(by_id))])
 
 
-def _meeting_kinds(session: Session, month: Month) -> dict[int, dict[str, set[Month]]]:
-    """branch id → meeting kind → months it was held in, this quarter."""
-    start, end = span(month.quarter_first, month)
+def _missing_in(held: dict[str, set[Month]], months: list[Month]) -> list[MissingMeeting]:
+    """The 三会一课 quota over several months: each kind once, with how many
+    months (quarters) it was short."""
+    short: dict[tuple[str, bool], int] = defaultdict(int)
+    for month in months:
+        quarter = {kind: {m for m in held_in if m.quarter_first == month.quarter_first and m <= month}
+                   for kind, held_in in held.items()}
+        for m in _missing(quarter, month):
+            short[(m.kind, m.quarterly)] += 1
+    return [MissingMeeting(kind, quarterly, times) for (kind, quarterly), times in short.items()]
+
+
+def _meeting_kinds(session: Session, months: list[Month]) -> dict[int, dict[str, set[Month]]]:
+    """branch id → meeting kind → months it was held in, from the first
+    month's quarter to the last month."""
+    start, end = span(months[0].quarter_first, months[-1])
     held: dict[int, dict[str, set[Month]]] = defaultdict(lambda: defaultdict(set))
     for branch_id, kind, day in session.execute(select(Meeting.branch_id, Meeting.kind, Meeting.held_on)
                                                 .where(Meeting.held_on >= start, Meeting.held_on < end)):

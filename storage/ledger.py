@@ -21,8 +21,9 @@ from typing import NamedTuple
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import (ABSENT, PRESENT, Assignment, Attendance, CheckIn, CommunityRegistration, Evidence, Meeting, Member,
-                            Organization, RemoteParticipation, Report, Study, Task, Volunteer)
+from storage.models import (ABSENT, PRESENT, Assignment, Attendance, CheckIn, CommunityRegistration, Evidence, Meeting,
+                            Member, Organization, Rectification, RectificationItem, RemoteParticipation, Report, Study,
+                            Task, Volunteer)
 from storage.month import Month, span
 from storage.orgs import targets
 from storage.people import THEME_DAY, Stats
@@ -67,6 +68,12 @@ class ReportVersion(NamedTuple):
     superseded: bool  # a later correction or report replaces it
 
 
+class Closure(NamedTuple):
+    """A rectification item's 销号 (closed_at None: still open)."""
+    closed_at: datetime | None
+    note: str
+
+
 class TaskRecord(NamedTuple):
     task: TaskInfo
     state: str                         # open | reported | returned (storage.tasks)
@@ -75,6 +82,16 @@ class TaskRecord(NamedTuple):
     return_reason: str | None
     acknowledged_at: datetime | None = None  # 收到, by a card's button or 收到 N
     deadline: date | None = None             # this branch's, where an extension moved it
+    rectification: Closure | None = None     # a rectification item (整改事项): closed or not
+
+
+class FlagRecord(NamedTuple):
+    """软弱涣散: when the branch was flagged and why, and its lifting."""
+    flagged_at: datetime
+    reason: str
+    member_name: str
+    lifted_at: datetime | None
+    lift_note: str
 
 
 class MeetingRecord(NamedTuple):
@@ -156,6 +173,7 @@ class BranchLedger:
     checkins: list[CheckInRecord] = field(default_factory=list)
     members: list[MemberLedger] = field(default_factory=list)
     community_service: list[ServiceRecord] = field(default_factory=list)  # 双报到 hours, a community's
+    flags: list[FlagRecord] = field(default_factory=list)
     tasks_due: int = 0
     reported: int = 0
     on_time: int = 0
@@ -215,22 +233,33 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
         checkins[c.org_id].append(CheckInRecord(c.day, c.received_at, c.name, c.inflow_city or "",
                                                 c.note or "", c.label or "", names.get(c.proxy_by, "")))
     members, service = _member_records(session, {b.id for b in branches}, names, start, end)
+    closures = {i.task_id: Closure(i.closed_at, i.close_note or "") for i in run(
+        select(RectificationItem.task_id, RectificationItem.closed_at, RectificationItem.close_note)
+        .where(RectificationItem.task_id.in_(task_ids)))}
+    flags = defaultdict(list)
+    for f in run(select(Rectification.__table__).where(Rectification.flagged_at < datetime.combine(end, datetime.min.time()))
+                 .order_by(Rectification.flagged_at)):
+        if f.lifted_at is None or f.lifted_at.date() >= start:
+            flags[f.branch_id].append(FlagRecord(f.flagged_at, f.reason, names.get(f.flagged_by, ""), f.lifted_at,
+                                                 f.lift_note or ""))
     ledgers, applying = [], {}
     by_code = any(t.target_kind == "codes" for t in tasks)
     for branch in branches:
         ledger = BranchLedger(branch, meetings=meetings[branch.id], checkins=checkins[branch.id],
-                              members=members[branch.id], community_service=service[branch.id])
+                              members=members[branch.id], community_service=service[branch.id],
+                              flags=flags[branch.id])
         key = (branch.category, branch.code) if by_code else branch.category
         if key not in applying:  # branches of one 领域 share their task list
             applying[key] = [infos[t.id] for t in tasks if targets(t, branch)]
-        _add_tasks(ledger, applying[key], versions, states, corrections, today)
+        _add_tasks(ledger, applying[key], versions, states, corrections, today, closures)
         ledger.backfilled = sum(m.backfilled for m in ledger.meetings)
         ledgers.append(ledger)
     return ledgers
 
 
 def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple[int, int], list[ReportVersion]],
-               states: dict[tuple[int, int], tuple], corrections: dict[tuple[int, int], int], today: date) -> None:
+               states: dict[tuple[int, int], tuple], corrections: dict[tuple[int, int], int], today: date,
+               closures: dict[int, Closure] | None = None) -> None:
     """A branch's task records and their counts (one loop, counted in
     locals: ~68,000 task records a county-year)."""
     records, branch_id = ledger.tasks, ledger.branch.id
@@ -249,8 +278,9 @@ def _add_tasks(ledger: BranchLedger, tasks: list[TaskInfo], versions: dict[tuple
                 reported += 1
                 on_time += not found[0].late
             corrected += corrections.get(key, 0)
-        if own or acknowledged:
-            records.append(TaskRecord(task, state, tuple(found), overdue, reason, acknowledged, own))
+        closure = closures.get(task.id) if closures else None
+        if own or acknowledged or closure:
+            records.append(TaskRecord(task, state, tuple(found), overdue, reason, acknowledged, own, closure))
         else:
             records.append(TaskRecord(task, state, tuple(found), overdue, reason))
     ledger.tasks_due += len(tasks)

@@ -45,6 +45,10 @@ class Organization(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     category: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 换届 (migration 0012): the current committee's term, from the roster's
+    # 换届时间 / 届满时间; None where the roster does not say.
+    term_start: Mapped[date | None] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -343,6 +347,59 @@ class RemoteParticipation(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
     day: Mapped[date] = mapped_column(Date, index=True)
     via: Mapped[str] = mapped_column(String(8))  # study | checkin
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# 发展党员: the stages of membership development, in order (GLOSSARY).
+DEVELOPMENT_STAGES = ("入党申请人", "入党积极分子", "发展对象", "预备党员", "正式党员")
+TALK = "谈话"  # the talk with an applicant (within a month of the application): a step, not a stage
+
+
+class Development(Base):
+    """One person in a branch's development pipeline (发展党员), by name: the
+    date of each stage reached (and of the talk after the application).
+    The stage is the latest date filled in; nothing is ever deleted."""
+    __tablename__ = "development"
+    __table_args__ = (UniqueConstraint("branch_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    applied_on: Mapped[date | None] = mapped_column(Date)     # 入党申请人
+    talked_on: Mapped[date | None] = mapped_column(Date)      # 谈话
+    activist_on: Mapped[date | None] = mapped_column(Date)    # 入党积极分子
+    candidate_on: Mapped[date | None] = mapped_column(Date)   # 发展对象
+    probation_on: Mapped[date | None] = mapped_column(Date)   # 预备党员
+    full_on: Mapped[date | None] = mapped_column(Date)        # 正式党员
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Rectification(Base):
+    """软弱涣散: a branch flagged by staff with a reason, until staff lift it
+    with a note. A branch may be flagged again later: a new row."""
+    __tablename__ = "rectifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    flagged_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    flagged_at: Mapped[datetime] = mapped_column(DateTime)
+    lifted_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    lift_note: Mapped[str | None] = mapped_column(Text)
+
+
+class RectificationItem(Base):
+    """整改事项: a task (numbered in its month, reported with 完成 N like any
+    task, evidence included) for one branch, that stays on the branch's
+    list until staff close it (销号)."""
+    __tablename__ = "rectification_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    rectification_id: Mapped[int | None] = mapped_column(ForeignKey("rectifications.id"))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -147,6 +147,11 @@ class Month:
     def __contains__(self, day: date) -> bool:
         return self.first_day <= day < self.end
 
+    @property
+    def months(self) -> tuple["Month", ...]:
+        """The months of this period (itself): a Month is a period as a Quarter and a Year are."""
+        return (self,)
+
 
 def span(first: Month, last: Month) -> tuple[date, date]:
     """[first day of `first`, first day after `last`)."""
@@ -203,3 +208,47 @@ class Quarter:
     def end(self) -> date:
         """The first day after the quarter: [first_day, end)."""
         return self.months[2].end
+
+
+_YEAR = re.compile(r"([0-9]{4})")
+
+
+@dataclass(frozen=True, order=True)
+class Year:
+    """A calendar year: the period of the yearly bulletin and of 述职评议.
+    Written and stored as "2027"."""
+    year: int
+
+    def __post_init__(self) -> None:
+        check_year(self.year)
+
+    @classmethod
+    def iso(cls, text: str) -> "Year":
+        """Exactly "YYYY"; ValueError otherwise."""
+        match = _YEAR.fullmatch((text or "").strip())
+        if not match:
+            raise ValueError(f"“{text}” is not YYYY")
+        return cls(int(match.group(1)))
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+    @property
+    def label(self) -> str:
+        """2027年"""
+        return f"{self.year}年"
+
+    @property
+    def months(self) -> tuple[Month, ...]:
+        return tuple(Month(self.year, n) for n in range(1, 13))
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def end(self) -> date:
+        return date(self.year + 1, 1, 1)
+
+
+Period = Month | Quarter | Year  # what a bulletin covers

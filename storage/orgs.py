@@ -51,3 +51,11 @@ def org_department_name(session: Session) -> str | None:
 def org_department_code(session: Session) -> str | None:
     """The county's own code: the issuer of what the CLI sends in its name."""
     return session.scalar(select(Organization.code).where(Organization.type == ORG_DEPARTMENT))
+
+
+def active_by_id(session: Session, ids: set[int]) -> dict[int, Organization]:
+    """The active organisations among these ids."""
+    if not ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids),
+                                                                       Organization.active))}

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Assignment, Organization, Task
+from storage.models import Assignment, Organization, RectificationItem, Task
 from storage.month import Month
 from storage.orgs import targets
 
@@ -48,14 +48,25 @@ class TaskBook:
     def __init__(self, session: Session, month: Month, branches: list[Organization] | None = None):
         self.month, self.first_day = str(month), month.first_day
         # Plain rows, not ORM objects: read-only here, and several times cheaper.
-        self.tasks = session.connection().execute(_YEAR_TASKS, {"first": str(month.january),
-                                                                "last": self.month}).all()
-        params = {"task_ids": [t.id for t in self.tasks]}
+        run = session.connection().execute
+        # Rectification items (整改事项) are listed apart, and stay — whatever
+        # their month or year — until staff close them.
+        few = branches is not None and len(branches) < 500
+        span = {"first": str(month.january), "last": self.month}
+        # An item targets its one branch: a branch's 任务 reads that branch's items only.
+        items = (run(_ITEMS_OF, {**span, "branch_ids": [b.id for b in branches]}) if few
+                 else run(_ITEMS, span)).all()
+        self.item_ids = {i.task_id for i in items}
+        open_ids = [i.task_id for i in items if i.closed_at is None]
+        self.items = run(_TASKS_BY_ID, {"ids": open_ids}).all() if open_ids else []
+        year = run(_YEAR_TASKS, {"first": str(month.january), "last": self.month}).all()
+        self.tasks = [t for t in year if t.id not in self.item_ids]
+        params = {"task_ids": [t.id for t in year] + open_ids}
         query = _STATES
         if branches is not None and len(branches) < 500:
             query, params["branch_ids"] = _STATES_OF_BRANCHES, [b.id for b in branches]
-        self.states = {(a.task_id, a.branch_id): a for a in session.connection().execute(query, params)} \
-            if self.tasks else {}
+        self.states = {(a.task_id, a.branch_id): a for a in run(query, params)} \
+            if params["task_ids"] else {}
 
     def _with_state(self, task: Task, branch: Organization) -> BranchTask:
         a = self.states.get((task.id, branch.id))
@@ -84,11 +95,23 @@ class TaskBook:
                 and targets(t, branch))
         return [bt for bt in mine if bt.state != REPORTED]
 
+    def rectification(self, branch: Organization) -> list[BranchTask]:
+        """The branch's open rectification items (整改事项), reported or not."""
+        return [self._with_state(t, branch) for t in self.items if targets(t, branch)]
+
 
 _STATES = select(Assignment.task_id, Assignment.branch_id, Assignment.state, Assignment.return_reason,
                  Assignment.acknowledged_at, Assignment.deadline) \
     .where(Assignment.task_id.in_(bindparam("task_ids", expanding=True)))
 _STATES_OF_BRANCHES = _STATES.where(Assignment.branch_id.in_(bindparam("branch_ids", expanding=True)))
+# Open items anywhere, closed ones only where they would otherwise show (the year so far).
+_ITEMS = (select(RectificationItem.task_id, RectificationItem.closed_at)
+          .join(Task, RectificationItem.task_id == Task.id)
+          .where(or_(RectificationItem.closed_at.is_(None),
+                     and_(Task.month >= bindparam("first"), Task.month <= bindparam("last")))))
+_ITEMS_OF = _ITEMS.where(RectificationItem.branch_id.in_(bindparam("branch_ids", expanding=True)))
+_TASKS_BY_ID = (select(Task.__table__).where(Task.id.in_(bindparam("ids", expanding=True)))
+                .order_by(Task.month, Task.number))
 _YEAR_TASKS = (select(Task.__table__).where(Task.month >= bindparam("first"), Task.month <= bindparam("last"))
                .order_by(Task.month, Task.number))
 

@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 COMMANDS = {"init", "import-roster", "import-plan", "serve", "demo", "push-monthly", "push-date", "remind",
             "deliver", "deliveries", "scheduler", "ledger", "bulletin", "radar", "import-appraisals", "say", "backup",
-            "restore", "doctor", "add-admin"}
+            "restore", "doctor", "add-admin", "review"}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

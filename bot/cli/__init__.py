@@ -14,7 +14,7 @@ import sys
 import click
 
 from bot.cli.group import UsageError, cli, month_arg, pass_runtime
-from bot.cli import accounts, exports, ops, outbound, radar, say, setup  # noqa: F401 - importing them registers the sub-commands
+from bot.cli import accounts, exports, ops, outbound, radar, review, say, setup  # noqa: F401 - importing them registers the sub-commands
 from bot.config import ConfigError
 from storage.importers.appraisals import AppraisalError
 from storage.importers.plan_read import PlanError

@@ -5,7 +5,7 @@ import click
 
 from bot.cli.group import UsageError, cli, month_arg, pass_runtime
 from storage.ledger import build_ledgers
-from storage.month import Month
+from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange, Period, Quarter, Year
 
 
 @cli.command("ledger", help="导出台账（Excel） export the ledger")
@@ -34,12 +34,32 @@ def ledger(runtime, branch, first, last, output) -> None:
     print(f"已导出 {len(ledgers)} 个支部的台账（{first} 至 {last}）：{output}")
 
 
-@cli.command("bulletin", help="生成月度通报（排名、逾期、三会一课、流动党员） the monthly bulletin")
+def period_arg(month: str | None, quarter: str | None, year: str | None, today) -> Period:
+    """--month / --quarter / --year (at most one); last month by default."""
+    if sum(x is not None for x in (month, quarter, year)) > 1:
+        raise UsageError("--month、--quarter、--year 只能给一个")
+    try:
+        if quarter is not None:
+            return Quarter.iso(quarter)
+        if year is not None:
+            return Year.iso(year)
+    except OutOfRange:
+        raise UsageError(f"年份超出范围，应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间") from None
+    except ValueError:
+        raise UsageError(f"{'--quarter' if quarter is not None else '--year'}"
+                         f"“{quarter if quarter is not None else year}”无效，应为 "
+                         f"{'2027Q1' if quarter is not None else '2027'} 的形式") from None
+    return month_arg(month, Month.of(today).previous(), "--month")
+
+
+@cli.command("bulletin", help="生成通报（月度、季度或年度） the bulletin")
 @click.option("--month", metavar="YYYY-MM", help="月份 YYYY-MM（默认上月）")
+@click.option("--quarter", metavar="YYYYQn", help="季度，如 2027Q1")
+@click.option("--year", metavar="YYYY", help="年度，如 2027")
 @click.option("-o", "--output", metavar="FILE", help="同时导出 Excel 文件 .xlsx")
 @click.option("--send", is_flag=True, help="发送到全部支部群 broadcast to all branch groups")
 @pass_runtime
-def bulletin(runtime, month, output, send) -> None:
+def bulletin(runtime, month, quarter, year, output, send) -> None:
     from bot.exports.bulletin import write_bulletin
     from handlers.commands.bulletin import bulletin_messages  # keyed by issuer, as 通报 … 发送 in chat
     from handlers.render.bulletin import render_bulletin
@@ -48,7 +68,7 @@ def bulletin(runtime, month, output, send) -> None:
     from storage.orgs import active_branches, org_department_code, org_department_name
     from storage.outbox import enqueue
     today = runtime.clock.today()
-    month = month_arg(month, Month.of(today).previous(), "--month")
+    month = period_arg(month, quarter, year, today)
     with transaction(runtime.sessions) as session:
         branches = active_branches(session)
         data = build_bulletin(session, branches, month, today)

@@ -32,6 +32,8 @@ def import_roster_command(runtime, path, allow_mass_deactivate) -> None:
                                 allow_mass_deactivate=allow_mass_deactivate)
     print(f"组织：{summary['orgs']}")
     print(f"党员：{summary['members']}")
+    if "development" in summary:
+        print(f"发展党员：{summary['development']}")
 
 
 @cli.command("import-plan", help="导入年度重点工作计划（YAML）import a yearly plan" + _PATH_HELP)

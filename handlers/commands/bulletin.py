@@ -16,11 +16,11 @@ from handlers.render import fit
 from handlers.render.bulletin import render_bulletin
 from storage.bulletin import build_bulletin
 from storage.models import Organization
-from storage.month import Month
+from storage.month import Month, Period, Quarter, Year
 from storage.outbox import Message, enqueue, to_branch
 
 
-def bulletin_messages(issuer_code: str, branches: Iterable[Organization], month: Month,
+def bulletin_messages(issuer_code: str, branches: Iterable[Organization], month: Period,
                       body: str) -> list[Message]:
     """One message a branch group; the outbox key (group, bulletin-<issuer>,
     month) makes a resend of the same issuer's bulletin harmless."""
@@ -36,15 +36,25 @@ def sent_reply(label: str, groups: int, new: int) -> str:
     return f"{label}通报已安排发送到 {new} 个支部群；另外 {groups - new} 个支部群此前已收到，未重复发送。"
 
 
+def period_named(text: str) -> Period | None:
+    """2027-03 / 2027年3月, 2027Q1, 2027 / 2027年; None if it is none of them."""
+    for read in (Quarter.iso, lambda t: Year.iso(t.removesuffix("年"))):
+        try:
+            return read(text)
+        except ValueError:
+            continue
+    return parse_month(text)
+
+
 @command("bulletin", "通报", "bulletin", roles=STAFF, refusal=cannot("查看通报（组织部和党委可以）"))
 def bulletin(cmd: Command, ctx: Context) -> str:
-    """通报 YYYY-MM [发送]：月度通报（加“发送”则发到各支部群）"""
+    """通报 YYYY-MM [发送]：月度通报（也可 2027Q1、2027年；加“发送”则发到各支部群）"""
     text = normalise(cmd.rest)
     send = text.endswith("发送")
     text = text.removesuffix("发送").strip()
-    month = parse_month(text) if text else ctx.month
+    month = period_named(text) if text else ctx.month
     if month is None:
-        raise CommandError("用法：通报 2027-03（加“发送”则发到各支部群：通报 2027-03 发送）")
+        raise CommandError("用法：通报 2027-03（季度：通报 2027Q1，年度：通报 2027年；加“发送”则发到各支部群：通报 2027-03 发送）")
     body = render_bulletin(build_bulletin(ctx.session, ctx.scope, month, ctx.now.date()), ctx.actor.unit.name)
     if send:
         new = enqueue(ctx.session, bulletin_messages(ctx.actor.unit.code, ctx.scope, month, body), ctx.now)

@@ -39,6 +39,14 @@ def tasks(cmd: Command, ctx: Context) -> str:
     for bt in owed:
         lines.append(f"{task_label(bt.task)} {bt.task.title}｜"
                      f"截止{day(bt.deadline, today)}｜{_state(bt)}")
+    items = book.rectification(branch)
+    if items:
+        lines.append("整改事项（销号前一直保留）：")
+    for bt in items:
+        flag = "（已逾期）" if bt.overdue(today) else ""
+        state = "已上报，待销号" if bt.state == REPORTED else _state(bt)
+        lines.append(f"{task_label(bt.task, ctx.month)} {bt.task.title}｜截止{day(bt.deadline, today)}｜"
+                     f"{state}{flag}")
     lines.append("上报：完成 N 说明")
     return fit("\n".join(lines))
 
@@ -52,7 +60,8 @@ def sheet(cmd: Command, ctx: Context) -> str:
     branch = ctx.actor.branch
     book = TaskBook(ctx.session, month, [branch])
     missing = [p.name for p in mobile_not_checked_in(ctx.session, branch.id, month)]
-    text = render_sheet(branch.name, month, book.this_month(branch), book.owed(branch), ctx.now.date(), missing)
+    text = render_sheet(branch.name, month, book.this_month(branch), book.owed(branch), ctx.now.date(), missing,
+                        book.rectification(branch))
     return fit(text.replace("**", ""))
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from handlers.render import mask_phone
 from storage.ledger import (CHECKIN, MEETING, REMOTE, STUDY, VOLUNTEER, BranchLedger, CheckInRecord, EvidenceFile,
-                            MeetingRecord, MemberEntry, MemberLedger, ServiceRecord, TaskRecord)
+                            FlagRecord, MeetingRecord, MemberEntry, MemberLedger, ServiceRecord, TaskRecord)
 from storage.models import ABSENT, EXCUSED, PRESENT
 from storage.points import points
 from storage.tasks import REPORTED, RETURNED
@@ -59,19 +59,38 @@ def ledger_rows(ledger: BranchLedger) -> list[Row]:
     rows += [_meeting_row(m) for m in ledger.meetings]
     rows += [_checkin_row(c) for c in ledger.checkins]
     rows += [_service_row(r) for r in ledger.community_service]
+    rows += [_flag_row(f) for f in ledger.flags]
     return rows
+
+
+def _flag_row(f: FlagRecord) -> Row:
+    state = f"已解除（{fmt(f.lifted_at)}）" if f.lifted_at else "整顿中"
+    return ("整顿", str(f.flagged_at)[:7], f"列为软弱涣散党组织：{cell(f.reason)}", f.flagged_at.date(), state,
+            f.flagged_at, f.member_name, cell(f.lift_note), "", "")
+
+
+def _item_mark(record: TaskRecord) -> str:
+    """A rectification item's 销号, or that it is still open."""
+    closure = record.rectification
+    if closure is None:
+        return ""
+    if closure.closed_at is None:
+        return "整改事项，未销号"
+    return f"整改事项，已销号（{fmt(closure.closed_at)}）" + (f"：{closure.note}" if closure.note else "")
 
 
 def _task_rows(rows: list[Row], record: TaskRecord) -> None:
     task = record.task
     month, deadline = str(task.month), record.deadline or task.deadline
     label = f"{task.month.item_label(task.number)} {task.title}"
+    kind = "整改" if record.rectification else "任务"
+    item_mark = _item_mark(record)
     extended = [f"延期至 {fmt(deadline)}（原截止 {fmt(task.deadline)}）"] if record.deadline else []
     acknowledged = [f"已收到（{fmt(record.acknowledged_at)}）"] if record.acknowledged_at else []
     if not record.versions:
         shown = "逾期未报" if record.overdue else ("已收到" if record.acknowledged_at else "未上报")
-        marks = (["逾期未报"] if record.overdue else []) + acknowledged + extended
-        rows.append(("任务", month, label, deadline, shown, record.acknowledged_at or "", "", "", "",
+        marks = (["逾期未报"] if record.overdue else []) + acknowledged + extended + ([item_mark] if item_mark else [])
+        rows.append((kind, month, label, deadline, shown, record.acknowledged_at or "", "", "", "",
                      "；".join(marks)))
         return
     last = len(record.versions) - 1
@@ -88,7 +107,9 @@ def _task_rows(rows: list[Row], record: TaskRecord) -> None:
             shown = STATE_NAMES.get(record.state, "未上报")
             if record.state == RETURNED:
                 marks.append(f"退回原因：{record.return_reason}")
-        rows.append(("任务", month, label, deadline, shown, version.received_at, version.member_name,
+            if item_mark:
+                marks.append(item_mark)
+        rows.append((kind, month, label, deadline, shown, version.received_at, version.member_name,
                      cell(version.note), _files(version.evidence) if version.evidence else "", cell("；".join(marks))))
 
 

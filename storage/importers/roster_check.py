@@ -7,7 +7,7 @@ from datetime import date
 
 from storage.models import (BRANCH, CATEGORIES, ORG_DEPARTMENT, ORG_TYPES, ROLES, STATUSES, Address,
                             Member, Organization)
-from storage.month import LAST_YEAR
+from storage.month import FIRST_YEAR, LAST_YEAR
 from storage.importers.roster_read import MEMBER_COLUMNS, ORG_COLUMNS, RosterError, RosterRows, Row
 
 YES, NO = ("是", "y", "yes", "true", "1"), ("", "否", "n", "no", "false", "0")
@@ -44,17 +44,28 @@ def _unfit(v: dict[str, str], headers: dict[str, str], lengths: dict[str, int],
     return None
 
 
-def check_roster(rows: RosterRows) -> tuple[list[dict], list[dict]]:
-    """Valid org and member records, or RosterError with every problem."""
+def check_roster(rows: RosterRows, today: date | None = None
+                 ) -> tuple[list[dict], list[dict], list[dict] | None]:
+    """Valid org, member and development records (None: no 发展党员 sheet),
+    or RosterError with every problem."""
+    from storage.importers.development_check import check_development
     problems: list[str] = []
     orgs = _check_orgs(rows.orgs, problems)
     members = _check_members(rows.members, orgs, problems)
+    development = None
+    if rows.development is not None:
+        development = check_development(rows.development, orgs, today or date(LAST_YEAR, 12, 31), problems)
+    raise_problems(problems)
+    return list(orgs.values()), members, development
+
+
+def raise_problems(problems: list[str]) -> None:
+    """RosterError with the first MAX_SHOWN problems, if there are any."""
     if problems:
         shown = problems[:MAX_SHOWN]
         if len(problems) > MAX_SHOWN:
             shown.append(f"……另有 {len(problems) - MAX_SHOWN} 处问题未列出")
         raise RosterError(shown)
-    return list(orgs.values()), members
 
 
 def _check_orgs(rows: list[Row], problems: list[str]) -> dict[str, dict]:
@@ -70,7 +81,8 @@ def _check_orgs(rows: list[Row], problems: list[str]) -> dict[str, dict]:
                or (code in orgs and f"组织编码 {code} 重复（{where.get(code)} 已有）")
                or (kind == BRANCH and v["category"] not in CATEGORIES
                    and f"领域“{v['category']}”无效，应为 {'/'.join(CATEGORIES)}")
-               or (kind != ORG_DEPARTMENT and not v["parent_code"] and "缺少上级组织编码"))
+               or (kind != ORG_DEPARTMENT and not v["parent_code"] and "缺少上级组织编码")
+               or _term_problem(v))
         if bad:
             problems.append(f"{row.where}：{bad}")
             continue
@@ -78,7 +90,8 @@ def _check_orgs(rows: list[Row], problems: list[str]) -> dict[str, dict]:
         orgs[code] = {"code": code, "name": v["name"], "type": kind,
                       "parent_code": v["parent_code"] or None,
                       "category": v["category"] or None,
-                      "robot_key": v["robot_key"] or None, "chat_id": v["chat_id"] or None}
+                      "robot_key": v["robot_key"] or None, "chat_id": v["chat_id"] or None,
+                      "term_start": _day(v["term_start"]), "term_end": _day(v["term_end"])}
     for code, org in orgs.items():
         parent = org["parent_code"]
         if parent and parent not in orgs:
@@ -88,6 +101,30 @@ def _check_orgs(rows: list[Row], problems: list[str]) -> dict[str, dict]:
     for code in _cycle_members(orgs):
         problems.append(f"{where[code]}：组织 {code} 的上下级关系成环")
     return orgs
+
+
+def _day(text: str) -> date | None:
+    """A term date already checked by _term_problem."""
+    return date.fromisoformat(text.replace("/", "-").replace(".", "-")) if text else None
+
+
+def _term_problem(v: dict[str, str]) -> str | None:
+    """换届时间 / 届满时间: real dates, the end after the start."""
+    days = {}
+    for key in ("term_start", "term_end"):
+        if not v[key]:
+            continue
+        try:
+            days[key] = _day(v[key])
+        except ValueError:
+            return f"{ORG_COLUMNS[key]}“{v[key]}”无效，应为 YYYY-MM-DD"
+        if not date(FIRST_YEAR, 1, 1) <= days[key] <= date(LAST_YEAR, 12, 31):
+            return f"{ORG_COLUMNS[key]}“{v[key]}”不合理"
+    if len(days) == 2 and days["term_end"] <= days["term_start"]:
+        return f"届满时间 {days['term_end']} 早于换届时间 {days['term_start']}（应在换届之后）"
+    if "term_end" in days and "term_start" not in days:
+        return "填了届满时间，缺少换届时间"
+    return None
 
 
 def _cycle_members(orgs: dict[str, dict]) -> list[str]:

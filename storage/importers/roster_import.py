@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from storage.addresses import org_owner, sync_kinds
-from storage.models import Member, Organization
-from storage.importers.roster_check import check_roster
+from storage.development import dates_of, save_dates
+from storage.models import Development, Member, Organization
+from storage.importers.development_check import merged_problem
+from storage.importers.roster_check import check_roster, raise_problems
 from storage.importers.roster_read import RosterError, read_roster
 
-ORG_FIELDS = ("name", "type", "parent_id", "category", "active")
+ORG_FIELDS = ("name", "type", "parent_id", "category", "term_start", "term_end", "active")
 # Roster columns that are a branch group's addresses, by address kind.
 ADDRESS_COLUMNS = {"wecom_robot": "robot_key", "wecom_appchat": "chat_id"}
 MEMBER_FIELDS = ("name", "wecom_userid", "phone", "org_id", "role", "status", "is_mobile",
@@ -54,13 +56,48 @@ def import_roster(session: Session, path: str | Path, now: datetime, *,
                   max_deactivate_share: float = MAX_DEACTIVATE_SHARE,
                   allow_mass_deactivate: bool = False) -> dict[str, ImportSummary]:
     """Read, check, and apply; raises RosterError (MassDeactivation for too
-    many leaving) before writing anything."""
-    orgs, members = check_roster(read_roster(path))
+    many leaving) before writing anything. A roster with a 发展党员 sheet
+    (development.csv) also updates the development register: the steps it
+    lists, laid over what the register holds, checked together."""
+    orgs, members, development = check_roster(read_roster(path), now.date())
+    if development:
+        _check_against_register(session, development, now)
     if not allow_mass_deactivate:
         _refuse_mass_deactivation(session, orgs, members, max_deactivate_share)
     org_summary = _apply_orgs(session, orgs, now)
     member_summary = _apply_members(session, members, now)
-    return {"orgs": org_summary, "members": member_summary}
+    summaries = {"orgs": org_summary, "members": member_summary}
+    if development is not None:
+        summaries["development"] = _apply_development(session, development, now)
+    return summaries
+
+
+def _register(session: Session) -> dict[tuple[str, str], Development]:
+    return {(code, d.name): d for d, code in session.execute(
+        select(Development, Organization.code).join(Organization, Development.branch_id == Organization.id))}
+
+
+def _check_against_register(session: Session, people: list[dict], now: datetime) -> None:
+    register = _register(session)
+    problems = [bad for person in people
+                if (bad := merged_problem(person, dates_of(register[key]) if (key := (
+                    person["branch_code"], person["name"])) in register else None, now.date()))]
+    raise_problems(problems)
+
+
+def _apply_development(session: Session, people: list[dict], now: datetime) -> ImportSummary:
+    ids = dict(session.execute(select(Organization.code, Organization.id)).all())
+    known = set(_register(session))
+    summary = ImportSummary()
+    for person in people:
+        _, changed = save_dates(session, ids[person["branch_code"]], person["name"], person["dates"], now)
+        if (person["branch_code"], person["name"]) not in known:
+            summary.added += 1
+        elif changed:
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+    return summary
 
 
 def _refuse_mass_deactivation(session: Session, orgs: list[dict], members: list[dict], share: float) -> None:

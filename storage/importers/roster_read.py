@@ -24,15 +24,20 @@ ORG_COLUMNS = {  # english key: xlsx header
     "code": "组织编码", "name": "组织名称", "type": "组织类别",
     "parent_code": "上级组织编码", "category": "领域",
     "robot_key": "群机器人key", "chat_id": "应用群聊chatid",
+    "term_start": "换届时间", "term_end": "届满时间",
 }
+# Columns a roster may leave out (they came later): read as empty.
+OPTIONAL = {"robot_key", "chat_id", "term_start", "term_end"}
 MEMBER_COLUMNS = {
     "name": "姓名", "wecom_userid": "企业微信账号", "mobile": "手机号",
     "branch_code": "所在支部编码", "role": "职务", "status": "党员类别",
     "mobile_member": "流动党员", "outflow_city": "流入地", "retired": "离退休",
     "joined_on": "入党日期",
 }
-ORG_SHEET, MEMBER_SHEET = "组织", "党员"
-ORG_CSV, MEMBER_CSV = "organizations.csv", "members.csv"
+# 发展党员: one row per step a person reached (the chat's `发展 姓名 阶段 日期`).
+DEVELOPMENT_COLUMNS = {"name": "姓名", "branch_code": "所在支部编码", "stage": "阶段", "day": "日期"}
+ORG_SHEET, MEMBER_SHEET, DEVELOPMENT_SHEET = "组织", "党员", "发展党员"
+ORG_CSV, MEMBER_CSV, DEVELOPMENT_CSV = "organizations.csv", "members.csv", "development.csv"
 SAVE_AS = "请在 Excel 中“另存为”，类型选“CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”"
 
 
@@ -59,6 +64,7 @@ class Row:
 class RosterRows:
     orgs: list[Row] = field(default_factory=list)
     members: list[Row] = field(default_factory=list)
+    development: list[Row] | None = None  # None: the roster has no 发展党员 sheet (the register is left alone)
 
 
 def read_roster(path: str | Path) -> RosterRows:
@@ -66,8 +72,10 @@ def read_roster(path: str | Path) -> RosterRows:
     if not path.exists():
         raise RosterError([f"{path}：文件或文件夹不存在"])
     if path.is_dir():
+        development = path / DEVELOPMENT_CSV
         return RosterRows(_read_csv(path / ORG_CSV, ORG_COLUMNS),
-                          _read_csv(path / MEMBER_CSV, MEMBER_COLUMNS))
+                          _read_csv(path / MEMBER_CSV, MEMBER_COLUMNS),
+                          _read_csv(development, DEVELOPMENT_COLUMNS) if development.exists() else None)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         return _read_xlsx(path)
     raise RosterError([f"{path}：应为 .xlsx 文件，或含 {ORG_CSV} 和 {MEMBER_CSV} 的文件夹"])
@@ -96,10 +104,12 @@ def _rows(table: Iterator[list[Any]], columns: dict[str, str], headers_in: str,
         raise RosterError([f"{where}：是空的，缺少表头"])
     header = [_cell(h) for h in first]
     wanted = {key: (columns[key] if headers_in == "zh" else key) for key in columns}
-    missing = [h for h in wanted.values() if h not in header]
+    missing = [h for key, h in wanted.items() if h not in header and key not in OPTIONAL]
     if missing:
         raise RosterError([f"{where}：缺少必需的列 {'、'.join(missing)}"])
-    index = {key: header.index(h) for key, h in wanted.items()}
+    absent = [key for key, h in wanted.items() if h not in header]
+    header.append("")  # an absent optional column reads this empty cell
+    index = {key: header.index(h) if key not in absent else len(header) - 1 for key, h in wanted.items()}
     rows = []
     width = max(index.values()) + 1
     for number, raw in enumerate(table, start=2):
@@ -166,7 +176,7 @@ def _read_xlsx(path: Path) -> RosterRows:
 
     if path.suffix.lower() != ".xls":  # .xls is not a zip; its own format caps it at 65,536 × 256
         try:
-            check_xlsx(str(path), (ORG_SHEET, MEMBER_SHEET))
+            check_xlsx(str(path), (ORG_SHEET, MEMBER_SHEET, DEVELOPMENT_SHEET))
         except SheetTooLarge as e:
             raise RosterError([f"{path.name}：{e}"]) from None
     try:
@@ -180,6 +190,11 @@ def _read_xlsx(path: Path) -> RosterRows:
     def table(sheet: str) -> Iterator[list[Any]]:
         return book.get_sheet_by_name(sheet).iter_rows()
 
+    development = None
+    if DEVELOPMENT_SHEET in book.sheet_names:
+        development = _rows(table(DEVELOPMENT_SHEET), DEVELOPMENT_COLUMNS, "zh",
+                            f"{path.name}[{DEVELOPMENT_SHEET}]")
     return RosterRows(
         _rows(table(ORG_SHEET), ORG_COLUMNS, "zh", f"{path.name}[{ORG_SHEET}]"),
-        _rows(table(MEMBER_SHEET), MEMBER_COLUMNS, "zh", f"{path.name}[{MEMBER_SHEET}]"))
+        _rows(table(MEMBER_SHEET), MEMBER_COLUMNS, "zh", f"{path.name}[{MEMBER_SHEET}]"),
+        development)

@@ -24,10 +24,12 @@ class Push:
 
 
 def _table() -> list[Push]:
-    from bot.schedule.pushes import (checkin_reminder, failure_digest, ladder, mobile_list, monthly_sheet,
+    from bot.schedule.pushes import (checkin_reminder, development_reminder, failure_digest, ladder,
+                                     mobile_list, monthly_sheet, rectification_candidates, term_reminder,
                                      theme_day)
     return [monthly_sheet.PUSH, ladder.PUSH, checkin_reminder.PUSH,
-            mobile_list.PUSH, theme_day.PUSH, failure_digest.PUSH]
+            mobile_list.PUSH, theme_day.PUSH, development_reminder.PUSH, term_reminder.PUSH,
+            rectification_candidates.PUSH, failure_digest.PUSH]
 
 
 PUSHES: list[Push] = _table()

@@ -71,7 +71,8 @@ def messages(session: Session, today: date, period: str) -> list[Message]:
     books = [TaskBook(session, m, branches) for m in sorted({Month.of(today), Month.of(horizon)})]
     climbing: list[tuple[int, BranchTask, object]] = []
     for branch in branches:
-        mine = {bt.task.id: bt for book in books for bt in book.this_month(branch) + book.owed(branch)}
+        mine = {bt.task.id: bt for book in books
+                for bt in book.this_month(branch) + book.owed(branch) + book.rectification(branch)}
         for bt in mine.values():
             # not acknowledged, not reported (a returned report is rework the group was told of)
             if bt.shown_state == OPEN and (step := step_due(bt.deadline, today)):

@@ -36,7 +36,8 @@ def messages(session: Session, today: date, period: str, codes: list[str] | None
     month = Month.iso(period)
     branches = active_branches(session, codes)
     book = TaskBook(session, month, branches)
-    return [to_branch(b, NAME, period, render_sheet(b.name, month, book.this_month(b), book.owed(b), today))
+    return [to_branch(b, NAME, period, render_sheet(b.name, month, book.this_month(b), book.owed(b), today,
+                                                   rectification=book.rectification(b)))
             for b in branches]
 
 

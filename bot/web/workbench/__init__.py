@@ -62,8 +62,8 @@ def _csrf_refused(e: CSRFError):
 
 
 def install(app: Flask, runtime: Runtime) -> None:
-    from bot.web.workbench import (audit_page, auth, branches, downloads, matrix, overview, publish, tasks,
-                                   upload)
+    from bot.web.workbench import (audit_page, auth, branches, downloads, matrix, overview, publish, registers,
+                                   tasks, upload)
     config = runtime.config
     app.secret_key = _secret_key(runtime)
     app.config.update(
@@ -98,7 +98,7 @@ def install(app: Flask, runtime: Runtime) -> None:
     app.register_error_handler(CSRFError, _csrf_refused)
     app.after_request(_page_headers)
     app.register_blueprint(assets)
-    for module in (auth, overview, matrix, tasks, branches, publish, upload, downloads, audit_page):
+    for module in (auth, overview, matrix, tasks, branches, registers, publish, upload, downloads, audit_page):
         app.register_blueprint(module.blueprint)
 
 

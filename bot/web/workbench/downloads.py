@@ -1,15 +1,16 @@
-"""下载: the ledger (台账) of the branches in scope, and the bulletin (通报).
-Every export is in the audit log."""
+"""下载: the ledger (台账) of the branches in scope, the bulletin (通报) of
+a month, a quarter or a year, and 述职评议. Every export is in the audit log."""
 from __future__ import annotations
 
 import io
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 
 from bot.exports.bulletin import write_bulletin
 from bot.exports.ledger import write_ledger
+from bot.exports.review import write_review
 from bot.web.safety import plain
 from bot.web.workbench.access import actor, branch_or_404, gate, month_arg, now, origin, require, runtime, scope
 from handlers.context import STAFF
@@ -18,7 +19,8 @@ from storage import audit
 from storage.bulletin import build_bulletin
 from storage.db import transaction
 from storage.ledger import build_ledgers
-from storage.month import Month
+from storage.month import Month, Period, Quarter, Year
+from storage.review import build_reviews
 
 blueprint = Blueprint("wb_downloads", __name__, url_prefix="/dashboard", template_folder="../templates")
 blueprint.before_request(gate)
@@ -42,7 +44,8 @@ def _exported(what: str, detail: str) -> None:
 def downloads():
     today = now().date()
     return render_template("workbench/downloads.html", nav="downloads", month=Month.of(today),
-                           january=Month.of(today).january, staff=actor().kind in STAFF)
+                           january=Month.of(today).january, quarter=Quarter.of(today), year=today.year,
+                           staff=actor().kind in STAFF)
 
 
 @blueprint.get("/ledger.xlsx")
@@ -66,11 +69,23 @@ def ledger():
     return send_file(io.BytesIO(data), as_attachment=True, download_name=name, mimetype=XLSX)
 
 
+def period_arg(today) -> Period:
+    """?quarter=2027Q1, ?year=2027 or ?month=2027-03 (this month by default)."""
+    for name, kind in (("quarter", Quarter), ("year", Year)):
+        value = request.args.get(name)
+        if value:
+            try:
+                return kind.iso(value)
+            except ValueError:
+                abort(plain(f"参数 {name} 无效，应为 {'2027Q1' if kind is Quarter else '2027'} 的形式", 400))
+    return month_arg("month", Month.of(today))
+
+
 def _bulletin():
-    """(who asks, the month, the bulletin of their branches): staff only."""
+    """(who asks, the period, the bulletin of their branches): staff only."""
     require(*STAFF)
     today = now().date()
-    month = month_arg("month", Month.of(today))
+    month = period_arg(today)
     who = actor()
     with runtime().sessions() as session:
         return who, month, build_bulletin(session, scope(session), month, today)
@@ -89,3 +104,23 @@ def bulletin_workbook():
     data = _workbook(lambda b, path: write_bulletin(b, path, now()), built)
     _exported("通报", f"{who.unit.name} {month.label}（Excel）")
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"通报-{month}.xlsx", mimetype=XLSX)
+
+
+@blueprint.get("/review.xlsx")
+def review():
+    """述职评议 of a year: the branches in scope (or one of them)."""
+    today = now().date()
+    try:
+        year = Year.iso(request.args.get("year") or str(today.year))
+    except ValueError:
+        return plain("参数 year 无效，应为年份，如 2027", 400)
+    who = actor()
+    with runtime().sessions() as session:
+        code = request.args.get("branch")
+        branches = [branch_or_404(session, code)] if code else scope(session)
+        reviews = build_reviews(session, branches, year, today)
+    title = branches[0].name if code else who.unit.name
+    data = _workbook(lambda r, path: write_review(r, path, f"{title} {year.label}述职评议", now()), reviews)
+    _exported("述职评议", f"{title}（{len(branches)} 个支部）{year.label}")
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"述职评议-{code + '-' if code else ''}{year}.xlsx",
+                     mimetype=XLSX)

@@ -21,6 +21,9 @@ from storage.leases import lease_of
 from storage.members import userids_in
 from storage.models import CATEGORIES, Organization
 from storage.month import Month
+from storage.development import without_new_member
+from storage.rectification import flags
+from storage.terms import overdue_terms, without_secretary
 from storage.workbench import Counts, completion, delivery, organizations, retry, troubled, unit_under
 from storage.workdays import is_known_year, unknown_years
 
@@ -103,7 +106,19 @@ def overview():
             troubled=troubled(session, current, seen), state_names=STATE_NAMES,
             events=recent_events(session, seen), event_names=EVENT_NAMES,
             lease=lease, lease_alive=bool(lease and lease.expires_at > current),
-            holiday_gaps=holiday_gaps(current.date()), staff=who.kind in STAFF)
+            holiday_gaps=holiday_gaps(current.date()), staff=who.kind in STAFF,
+            registers=registers(session, branches, current.date()) if who.kind in STAFF else None)
+
+
+def registers(session: Session, branches: list[Organization], today) -> dict:
+    """The registers' lists for the branches in scope (issue 14)."""
+    by_id = {b.id: b for b in branches}
+    parents = {b.parent_id for b in branches}  # the committees above these branches have terms too
+    in_scope = branches + [o for o in organizations(session).values() if o.id in parents]
+    return {"no_new_member": without_new_member(session, branches, today),
+            "flagged": [(by_id[f.branch_id], f) for f in flags(session, list(by_id))],
+            "overdue_terms": overdue_terms(session, in_scope, today),
+            "vacant": without_secretary(session, branches)}
 
 
 @blueprint.post("/deliveries/<int(max=2147483647):delivery_id>/retry")

@@ -81,7 +81,8 @@ def _import(form: UploadForm) -> tuple[list[str], str | None]:
                 with transaction(runtime().sessions) as session:  # one transaction: a problem rolls all back
                     if kind == "roster":
                         result = import_roster(session, path, when)
-                        summary = f"组织：{result['orgs']}；党员：{result['members']}"
+                        summary = f"组织：{result['orgs']}；党员：{result['members']}" + (
+                            f"；发展党员：{result['development']}" if "development" in result else "")
                     else:
                         summary = f"任务：{import_plan(session, path, when)}"
                     audit.record(session, when, origin(), f"upload-{kind}", name, summary, who.member, who.unit)
