@@ -98,12 +98,12 @@ _GREETING = re.compile(r"你好|您好|在吗|在不在|早")
 _QUESTION_END = re.compile(r"[?？]|[吗么呢嘛]\s*$|[吗么呢嘛][,，。!！\s]")
 _QUESTION_WORDS = re.compile(r"几个人|几人|几项|多少|怎么|咋|是否|能不能|要不要|可不可以|有没有|是不是|需不需要|用不用|"
                              r"哪些|哪个|哪天|什么时候|啥时候|为什么|为啥|何时|对不对|行不行|好不好")
-_REPORTED = re.compile(r"(?<!我)(?<!我们)(?<!咱)(?:说(?!明|一下|下)|问(?!题)|讲(?!党课)|让我|叫我|要求|听说|通知)")
+_REPORTED = re.compile(r"(?<!我)(?<!我们)(?<!咱)(?:(?<!电话里)(?<!电话中)(?<!微信里)(?<!视频里)说(?!明|一下|下)|问(?!题)|讲(?!了?党课)|让我|叫我|要求|听说|通知)")
 _NEGATED = re.compile(r"(?:还没有?|没有|没|未|尚未|暂未|暂时没|还未|不|别|无法|不能|不用|不必)\s*"
-                      r"(?:能|有|去|得及)?\s*(?:完成|弄好|搞好|做好|搞定|办好|办完|做完|弄完|开|召开|签到|报到|学习|参加|落实|排查|"
+                      r"(?:能|有|去|得及|法|办法)?\s*(?:完成|弄好|搞好|做好|搞定|办好|办完|做完|弄完|开|召开|签到|报到|学习|参加|落实|排查|"
                       r"整改|上报|报|弄|搞|做|办)")
 _FUTURE = re.compile(r"明天|明日|明早|明晚|后天|下周|下星期|下礼拜|下个?月|月底前|准备|打算|计划|将要|将于|即将|待会|等会|等下|"
-                     r"一会儿?|过两天|过几天|回头|马上|要[开做办搞去完报]|还要|需要|得开|该开|会开|争取|尽快|抓紧|安排")
+                     r"一会儿?|过两天|过几天|回头|马上|要[开做办搞去完报]|还要|需要|得开|该开|争取|尽快|抓紧|安排")
 # --- the read-only queries ----------------------------------------------
 _SHEET = re.compile(r"提醒单|提示单|工作单")
 _PROGRESS = re.compile(r"进度|进展|完成情况|完成得怎么样|完成了?几项|还差几项|还有几项|还剩几项|还有哪些没|哪些还没|哪些没|"
@@ -117,7 +117,7 @@ _HELP = re.compile(r"怎么(?:用|报|上报|操作|弄|签到|记录|使用|填
 _REF = re.compile(rf"第\s*(?P<a>{NUM})\s*(?:项|条|个|件)?(?:任务|工作)?|(?P<b>{NUM})\s*(?:号)?\s*(?:项|条)(?:任务|工作)?|"
                   rf"任务\s*(?P<c>[0-9]{{1,3}})")
 _DONE = re.compile(r"(?:已经|已|都)?\s*(?:完成|弄好|搞好|做好|搞定|办好|办完|做完|弄完|搞完|落实|完毕|结束|排查完|整改完|核对完|"
-                   r"归档完|开展|上报)(?:了|啦|喽|咯|好了|完了|的)*")
+                   r"归档完|开展|上报)(?:了|啦|喽|咯|好了|完了|的|毕)*")
 _DONE_WEAK = re.compile(r"(?:已经|已)\s*(?:\S{1,6}?)(?:好|完)了|(?:弄|搞|做|办|查|对|核)(?:好|完)了")
 _MEETING = (("支委会", r"支委会|支部委员会|支委扩大会|支委会议|支委开会"),
             ("党员大会", r"党员大会|支部大会|全体党员会|党员会"),
@@ -128,7 +128,7 @@ _MEETING = (("支委会", r"支委会|支部委员会|支委扩大会|支委会�
             ("谈心谈话", r"谈心谈话|谈心"),
             ("党课", r"党课"))
 _MEETING_WORDS = re.compile("|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(_MEETING)))
-_PAST = re.compile(r"了|过|已经|已|开完|刚开|结束|召开|圆满")
+_PAST = re.compile(r"了|过|已经|已|开完|刚开|结束|圆满|[开搞办讲]的")
 _CAME = re.compile(rf"(?:到会|实到|出席|参会|参加|来了|到了)\s*(?:了)?\s*(?P<n>{NUM})\s*(?:个)?\s*人?|"
                    rf"(?P<n2>{NUM})\s*(?:个)?\s*人\s*(?:到会|参加|出席|参会|到了|来了)")
 _OF = re.compile(rf"(?:应到|应参加|应出席|共有|总共)\s*(?P<n>{NUM})\s*(?:个)?\s*人?")
@@ -202,9 +202,9 @@ def _asks_to_see(t: str) -> bool:
 
 def _month_in(t: str, today: date) -> Month | None:
     if re.search(r"上个?月", t):
-        return Month.of(today).previous
+        return Month.of(today).previous()
     if re.search(r"下个?月", t):
-        return Month.of(today).next
+        return Month.of(today).next()
     if found := re.search(rf"(?P<n>{NUM})\s*月(?!\s*[0-9一二三四五六七八九十]+\s*[日号])", t):
         number = numeral(found.group("n"))
         if number is not None and 1 <= number <= 12:
@@ -240,6 +240,9 @@ def _write(t: str, world: World) -> Reading | None:
     meeting = _MEETING_WORDS.search(t)
     ref = _REF.search(t)
     task = _task_by_number(ref, world) if ref else None
+    study = _STUDY.search(t)
+    if meeting and study and study.end() == meeting.start():  # 收看了党课直播: study, not a 党课 held
+        meeting = None
     if meeting and not (ref and task is not None and task.duty not in MEETING_KINDS):
         kind = _MEETING[int(meeting.lastgroup[1:])][0]
         return _meeting(t, world, kind, meeting)
@@ -255,9 +258,14 @@ def _write(t: str, world: World) -> Reading | None:
         return proxy
     if _CHECKIN.search(t):
         return _checkin(t)
+    if _ACTION.search(t) and (declined := _decline(t)) is not None:  # 今天没学习, 打算明天学习党章
+        return Reading("decline", why=declined.why, confidence=0.6)
     if _QUESTION_END.search(t) or _QUESTION_WORDS.search(t):
         return Reading("decline", why="question", confidence=0.6)
     return None
+
+
+_ACTION = re.compile(r"完成|开|办|做|搞|弄|签到|报到|学习|志愿|服务|参加|上报|核对|排查|归档")
 
 
 def _task_by_number(ref: re.Match, world: World) -> TaskInfo | None:
@@ -288,7 +296,7 @@ def _done(t: str, world: World, ref: re.Match | None) -> Reading | None:
     if task.reported:
         return Reading("ask", reply=f"第{task.number}项「{task.title}」已上报过。如需修改，请发送：更正 {task.number} 新的说明",
                        confidence=confidence)
-    note = _note(t[marker.end():])
+    note = _note(t[max(marker.end(), ref.end() if ref is not None else 0):])
     return Reading("done", f"完成 {task.number} {note}".strip(), confidence)
 
 
@@ -369,8 +377,7 @@ def _meeting(t: str, world: World, kind: str, word: re.Match | None, task: TaskI
     if day is not None and day.day > world.today:
         return Reading("decline", why="future", confidence=0.8)
     ratio, came_m, of_m, full = _RATIO.search(t), _CAME.search(_blank(t, spans)), _OF.search(t), _ALL_CAME.search(t)
-    if not (_PAST.search(_blank(t, spans)) or ratio or came_m or full or absent or excused
-            or (day is not None and day.day < world.today)):
+    if not (_PAST.search(_blank(t, spans)) or ratio or came_m or full or absent or excused):
         return Reading("decline", why="future", confidence=0.5)  # 周五开支委会: not said to be held
     if task is not None and day is None and not (ratio or came_m or full or absent or excused):
         return Reading("ask", reply=f"第{task.number}项「{task.title}」是开会，请连同会议情况一起说，如：{world.today.month}月"
@@ -501,6 +508,8 @@ def _checkin(t: str) -> Reading | None:
     if (declined := _decline(t)) is not None:
         return declined
     match = _CHECKIN.search(t)
-    note = _note((t[:match.start()] + " " + t[match.end():]).strip())
-    note = re.sub(r"^(?:我|来|今天)+", "", note).strip(_TRIM)
+    before = re.sub(r"^(?:书记|主任|我|来|今天|[,，\s])+$", "", t[:match.start()].strip(_TRIM))
+    after = t[match.end():].lstrip(_TRIM + "了啦")
+    note = _note(f"{before} {after}".strip())
+    note = re.sub(r"^(?:书记|主任|我|来|今天)+", "", note).strip(_TRIM)
     return Reading("checkin", f"签到 {note}".strip(), 0.8)
