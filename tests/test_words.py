@@ -212,3 +212,43 @@ def test_yes_through_the_smart_robot_in_a_group(app, county):
     assert "我理解为" in peer.say(SECRETARY, "@支部通 软弱涣散排查搞定了")["stream"]["content"]
     assert "已记录：第1项" in peer.say(SECRETARY, "@支部通 是")["stream"]["content"]
     assert len(rows(county, Report)) == 1
+
+
+# --- days, and text nobody wrote ------------------------------------------
+
+@pytest.mark.parametrize("said, today, day", [
+    ("今天", "2026-11-16", "2026-11-16"), ("昨天", "2026-11-16", "2026-11-15"), ("前天", "2026-11-16", "2026-11-14"),
+    ("上周五", "2026-11-16", "2026-11-13"), ("本周一", "2026-11-18", "2026-11-16"), ("这周三", "2026-11-18", "2026-11-18"),
+    ("周三", "2026-11-16", "2026-11-11"), ("3月5日", "2027-03-08", "2027-03-05"), ("3.5", "2027-03-08", "2027-03-05"),
+    ("12月28号", "2027-01-04", "2026-12-28"), ("15号", "2026-11-16", "2026-11-15"),
+    ("2027-03-05", "2027-03-08", "2027-03-05"), ("2027年3月5日", "2027-03-08", "2027-03-05"),
+])
+def test_days_are_read_relative_to_today(said, today, day):
+    from handlers.understand.dates import find_day
+    found = find_day(f"{said}开了支委会", date.fromisoformat(today))
+    assert found is not None and found.day == date.fromisoformat(day)
+
+
+@pytest.mark.parametrize("text", ["1.5小时", "3号楼", "2月30日", "13.5元"])
+def test_numbers_that_are_no_day_are_not_read_as_one(text):
+    from handlers.understand.dates import find_day
+    assert find_day(text, date(2026, 11, 16)) is None
+
+
+def test_any_text_is_read_without_failing_and_a_write_is_a_command_as_typed(sample):
+    """Random text (hypothesis): a Reading, never an exception; a write reads
+    back through the exact parser as the same command."""
+    from hypothesis import given, settings, strategies as st
+
+    from handlers.parse import parse_command
+    world = world_of(sample, "ZB0004", date(2026, 11, 16))
+    alphabet = st.sampled_from(list("第一二三四五六七八九十项完成了开支委会党员大会缺席请假到会人没不吗明天昨天上周五"
+                                    "孔永秀张志兰老李高主任签到报个志愿小时学习说?？,，0123456789/. @"))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet=alphabet, max_size=40))
+    def check(text):
+        reading = read(text, world)
+        if reading.writes:
+            assert parse_command(reading.command).name == reading.intent
+    check()
