@@ -223,7 +223,7 @@ def _answer(inbound: Inbound, command: Command | None, session: Session, inbound
     try:
         ctx = Context(session, now, actor, inbound, inbound_id)
         if command.name == "unknown":  # no exact command: own words (handlers/understand/)
-            reply, outcome = own_words.answer(inbound.text, command, ctx)
+            reply, outcome = own_words.answer(inbound.text, ctx)
             return fit(reply), outcome
         handler = handler_for(command, actor)  # the role check: before the function runs
         reply = handler(command, ctx)

@@ -6,7 +6,7 @@ callbacks (proposal → 是 → record, → 不是 → nothing, a trap → nothi
 proposal that expired or was replaced → nothing)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -252,3 +252,60 @@ def test_any_text_is_read_without_failing_and_a_write_is_a_command_as_typed(samp
         if reading.writes:
             assert parse_command(reading.command).name == reading.intent
     check()
+
+
+# --- a proposal is taken once, on every database; a card can carry its id ---
+
+def test_a_proposal_is_taken_once_and_not_after_it_expires(any_db_url, tmp_path):
+    from storage.models import Member
+    from storage.proposals import CONFIRMED, decide, latest_pending, propose
+    rt = make_runtime(any_db_url, tmp_path)
+    now = datetime(2026, 11, 16, 10, 17)
+    with transaction(rt.sessions) as s:
+        org = Organization(code="ZB9", name="九支部", type="党支部", category="农村", active=True,
+                           received_at=now, updated_at=now)
+        s.add(org)
+        s.flush()
+        member = Member(name="甲", roster_key="k9", wecom_userid="u9", org_id=org.id, role="书记", status="正式党员",
+                        received_at=now, updated_at=now)
+        s.add(member)
+        s.flush()
+        member_id = member.id
+        first = propose(s, member_id, "完成 1", "完成第1项", None, now)
+        second = propose(s, member_id, "完成 2", "完成第2项", None, now)  # replaces the first
+    seen = []
+    for _ in range(2):  # two processes see the same pending proposal …
+        with transaction(rt.sessions) as s:
+            seen.append(latest_pending(s, member_id).id)
+    assert seen == [second, second]
+    taken = []
+    for _ in range(2):  # … and each tries to take it: once
+        with transaction(rt.sessions) as s:
+            taken.append(decide(s, second, CONFIRMED, now))
+    assert taken == [True, False]
+    with transaction(rt.sessions) as s:
+        assert not decide(s, first, CONFIRMED, now)  # replaced
+        late = propose(s, member_id, "完成 3", "完成第3项", None, now)
+    with transaction(rt.sessions) as s:
+        assert not decide(s, late, CONFIRMED, now + timedelta(minutes=10))
+        assert decide(s, late, CONFIRMED, now + timedelta(minutes=9, seconds=59))
+    rt.engine.dispose()
+
+
+def test_a_card_button_can_confirm_a_proposal_by_its_id(wecom, county):
+    from handlers.context import Actor, Context
+    from handlers.understand.answer import decide_by_id
+    from storage.members import active_member_by_userid, organization
+    assert "我理解为" in wecom.say(SECRETARY, "第一项完成了")
+    [proposal] = rows(county, Proposal)
+
+    def press(user: str, yes: bool) -> str:
+        with transaction(county.sessions) as s:
+            member = active_member_by_userid(s.connection(), user)
+            actor = Actor(member, organization(s.connection(), member.org_id))
+            inbound = Inbound("app", user, "event", event="template_card_event", dedupe_key=f"card-{user}-{yes}")
+            return decide_by_id(proposal.id, yes, Context(s, county.clock.now(), actor, inbound, None))[0]
+    assert "不是你的" in press(MEMBER, True)
+    assert "已记录：第1项" in press(SECRETARY, True)
+    assert "已经处理过了" in press(SECRETARY, True)
+    assert len(rows(county, Report)) == 1

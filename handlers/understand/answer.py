@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from handlers.commands.basics import unknown
-from handlers.context import Context, CommandError
+from handlers.context import COMMITTEE, MEMBER, ORG_ADMIN, REPORTER, CommandError, Context
 from handlers.parse import Command, normalise, parse_command
 from handlers.registry import REGISTRY
 from handlers.render import day, quote
@@ -32,18 +31,22 @@ from storage.tasks import REPORTED, branch_tasks
 CONFIRM = frozenset({"是", "是的", "确认", "确定", "对", "对的", "好的", "好", "没错", "可以", "嗯是的", "yes"})
 CANCEL = frozenset({"不是", "取消", "不对", "算了", "不用了", "错了", "不要", "no"})
 ASKED_TO_CONFIRM = frozenset({"是", "是的", "确认", "确定", "不是", "取消", "yes", "no"})  # not chit-chat
-SHORT_HELP = "可以直接说，如：“第三项完成了”“昨天开了支委会，到会5人”“这个月提醒单发我一下”；发送“帮助”查看全部命令。"
+EXAMPLES = {  # what a role can simply say, for the short help
+    REPORTER: "“第三项完成了”“昨天开了支委会，到会5人”“这个月提醒单发我一下”",
+    MEMBER: "“签到”“今天学习了党章”“我有多少积分”",
+    ORG_ADMIN: "“各支部完成情况怎么样”", COMMITTEE: "“各支部完成情况怎么样”",
+}
 DECLINED = {
     "notice": "这像是一条转发的通知，我没有记录任何内容。需要上报时，请直接说，如“第三项完成了”。",
     "negation": "好的，等办完了再告诉我（如“第三项完成了”）。本条未记录。",
     "future": "好的，等开完或办完后再告诉我。本条未记录。",
-    "question": "这个问题我还答不了，本条未记录。\n" + SHORT_HELP,
+    "question": "这个问题我还答不了，本条未记录。",
     "reported": "这条消息我没有记录。如需上报，请直接说“第N项完成了”，或发送“完成 N 说明”。",
 }
 MINUTES = int(LIFETIME.total_seconds() // 60)
 
 
-def answer(text: str, cmd: Command, ctx: Context) -> tuple[str, str]:
+def answer(text: str, ctx: Context) -> tuple[str, str]:
     """(reply, outcome for the inbound log) for a message that is no exact command."""
     said = normalise(text).lower()
     if said in CONFIRM or said in CANCEL:
@@ -59,10 +62,20 @@ def answer(text: str, cmd: Command, ctx: Context) -> tuple[str, str]:
     if reading.intent == "ask":
         return reading.reply, "words: asked back"
     if reading.intent == "decline":
-        return DECLINED[reading.why], f"words: declined ({reading.why})"
+        reply = DECLINED[reading.why] + ("\n" + short_help(ctx.actor.kind) if reading.why == "question" else "")
+        return reply, f"words: declined ({reading.why})"
     if reading.intent == "chitchat":
         return _chitchat(said), "words: chit-chat"
-    return unknown(cmd, ctx), "unknown"
+    return not_placed(text, ctx), "unknown"
+
+
+def not_placed(text: str, ctx: Context) -> str:
+    return f"没听懂“{quote(normalise(text), 20)}”。\n{short_help(ctx.actor.kind)}"
+
+
+def short_help(kind: str) -> str:
+    """The short help: what this role can simply say, and where the rest is."""
+    return f"可以直接说，如：{EXAMPLES[kind]}；发送“帮助”查看全部命令。"
 
 
 def world_for(ctx: Context) -> World:
@@ -91,7 +104,7 @@ def _chitchat(said: str) -> str:
 def _propose(reading: Reading, ctx: Context) -> tuple[str, str]:
     command = parse_command(reading.command)
     if command.name != reading.intent or command.problem:  # would not be acted on as understood
-        return unknown(Command("unknown", reading.command), ctx), "unknown"
+        return not_placed(reading.command, ctx), "unknown"
     REGISTRY.resolve(command.name, ctx.actor)  # the role check, before anything is proposed
     summary = describe(reading, command, ctx)
     proposal_id = propose(ctx.session, ctx.actor.member.id, reading.command, summary, ctx.inbound_id, ctx.now)

@@ -172,7 +172,8 @@ def _prepare(text: str) -> str:
 
 def _is_notice(original: str, t: str) -> bool:
     lines = [line for line in (original or "").splitlines() if line.strip()]
-    return bool(_NOTICE_MARKS.search(t)) or len(lines) >= 4 or len(t) > 120
+    # A long text is a notice unless it begins as a report does (第一项完成了，……)
+    return bool(_NOTICE_MARKS.search(t)) or len(lines) >= 4 or (len(t) > 200 and not _REF.search(t[:15]))
 
 
 # --- queries -------------------------------------------------------------
