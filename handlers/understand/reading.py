@@ -95,7 +95,7 @@ _CHITCHAT = re.compile(r"^(?:好的|好滴|好嘞|好|收到|收到了|谢谢|�
                        r"(?:啊|呀|啦|了|哈|吧|书记|主任)*$", re.I)
 _THANKS = re.compile(r"谢|辛苦")
 _GREETING = re.compile(r"你好|您好|在吗|在不在|早")
-_QUESTION_END = re.compile(r"[?？]|[吗么呢嘛]\s*$|[吗么呢嘛][,，。!！\s]")
+_QUESTION_END = re.compile(r"[?？]|[吗么呢嘛]\s*$|[吗么呢嘛][,，。!！\s]|了没有?\s*$")
 _QUESTION_WORDS = re.compile(r"几个人|几人|几项|多少|怎么|咋|是否|能不能|要不要|可不可以|有没有|是不是|需不需要|用不用|"
                              r"哪些|哪个|哪天|什么时候|啥时候|为什么|为啥|何时|对不对|行不行|好不好")
 _REPORTED = re.compile(r"(?<!我)(?<!我们)(?<!咱)(?:(?<!电话里)(?<!电话中)(?<!微信里)(?<!视频里)说(?!明|一下|下)|问(?!题)|讲(?!了?党课)|让我|叫我|要求|听说|通知)")
@@ -148,7 +148,7 @@ _PROXY_WORD = re.compile(r"代签|代为签到|代他签到|代她签到|签到|
 _HOURS = re.compile(rf"(?P<n>[0-9]{{1,2}}(?:\.[0-9])?|{NUM})?\s*(?:个)?\s*(?P<half>半)?\s*(?:个)?\s*(?:小时|钟头|h\b)")
 _VOLUNTEER = re.compile(r"志愿|义务|服务|帮忙|值班|巡逻|巡河|巡山|打扫|清扫|清理|宣传|慰问|看望|执勤|劳动|植树|防疫|防汛|"
                         r"捡垃圾|做好事|帮扶|走访")
-_STUDY = re.compile(r"(?:集中|自|在线|线上|组织)?学习了|学了|自学了?|(?:参加|组织)了?(?:集中)?学习|看了|读了|听了|收看了")
+_STUDY = re.compile(r"学完了|学习完了|(?:集中|自|在线|线上|组织)?学习了|学了|自学了?|(?:参加|组织)了?(?:集中)?学习|看了|读了|听了|收看了")
 
 
 def read(text: str, world: World) -> Reading:
@@ -217,9 +217,10 @@ def _month_in(t: str, today: date) -> Month | None:
 
 # --- writes --------------------------------------------------------------
 
-def _decline(t: str, spans: Sequence[tuple[int, int]] = ()) -> Reading | None:
+def _decline(t: str, spans: Sequence[tuple[int, int]] = (), until: int | None = None) -> Reading | None:
     """A statement of something done, or a reason not to act on it. `spans`:
-    parts already read as something else (张三没来 is the roll, not a negation)."""
+    parts already read as something else (张三没来 is the roll, not a negation);
+    `until`: the future is looked for only up to there (第一项完成了，照片等会发)."""
     rest = _blank(t, spans)
     if _REPORTED.search(rest):
         return Reading("decline", why="reported", confidence=0.8)
@@ -227,7 +228,7 @@ def _decline(t: str, spans: Sequence[tuple[int, int]] = ()) -> Reading | None:
         return Reading("decline", why="question", confidence=0.8)
     if _NEGATED.search(rest):
         return Reading("decline", why="negation", confidence=0.8)
-    if _FUTURE.search(rest):
+    if _FUTURE.search(rest[:until]):
         return Reading("decline", why="future", confidence=0.8)
     return None
 
@@ -280,8 +281,13 @@ def _done(t: str, world: World, ref: re.Match | None) -> Reading | None:
     marker = _DONE.search(t) or _DONE_WEAK.search(t)
     if marker is None:
         return None
-    if (declined := _decline(t)) is not None:
+    if (declined := _decline(t, until=marker.end())) is not None:
         return declined
+    if ref is not None and (month := _month_in(t[:ref.start()], world.today)) is not None \
+            and month != Month.of(world.today):
+        number = numeral(next(g for g in ref.groups() if g))
+        return Reading("ask", reply=f"其他月份的任务请这样报：完成 {month.number}月第{number}项 说明。本条未记录。",
+                       confidence=0.8)
     if ref is not None:
         number = numeral(next(g for g in ref.groups() if g))
         if number is None:
@@ -331,7 +337,7 @@ def _shares_pair(a: str, b: str) -> bool:
 
 
 def _note(text: str) -> str:
-    note = text.lstrip(_TRIM + "了啦哈").rstrip(_TRIM)
+    note = text.lstrip(_TRIM + "了啦哈的").rstrip(_TRIM)
     note = re.sub(r"^(?:说明|情况|备注)\s*[:：]?", "", note).strip(_TRIM)
     return note
 
