@@ -309,3 +309,18 @@ def test_a_card_button_can_confirm_a_proposal_by_its_id(wecom, county):
     assert "已记录：第1项" in press(SECRETARY, True)
     assert "已经处理过了" in press(SECRETARY, True)
     assert len(rows(county, Report)) == 1
+
+
+def test_an_exact_command_never_reaches_the_understanding_step(wecom, county, monkeypatch):
+    """Exact commands cost what they did: with the understanding step
+    broken, they still work — and a free-text message does not."""
+    from handlers.understand import answer as own_words
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the understanding step ran")
+    monkeypatch.setattr(own_words, "answer", broken)
+    assert "任务：" in wecom.say(SECRETARY, "任务")
+    assert "已记录：第1项" in wecom.say(SECRETARY, "完成 1 已排查")
+    assert "签到成功" in wecom.say(MOBILE, "签到")
+    assert "已记录支委会" in wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 5/5")
+    assert "处理失败" in wecom.say(SECRETARY, "第一项完成了")

@@ -44,6 +44,7 @@ DECLINED = {
     "reported": "这条消息我没有记录。如需上报，请直接说“第N项完成了”，或发送“完成 N 说明”。",
 }
 MINUTES = int(LIFETIME.total_seconds() // 60)
+MIN_CONFIDENCE = 0.6  # below it a reading is not offered at all: the short help instead
 
 
 def answer(text: str, ctx: Context) -> tuple[str, str]:
@@ -54,6 +55,8 @@ def answer(text: str, ctx: Context) -> tuple[str, str]:
         if offer is not None or said in ASKED_TO_CONFIRM:
             return _decide_latest(offer, said in CONFIRM, ctx)
     reading = read(text, world_for(ctx))
+    if (reading.intent in READS or reading.writes) and reading.confidence < MIN_CONFIDENCE:
+        return not_placed(text, ctx), "unknown"
     if reading.intent in READS:
         command = parse_command(reading.command)
         return REGISTRY.resolve(command.name, ctx.actor)(command, ctx), f"words: {command.name}"
@@ -109,7 +112,7 @@ def _propose(reading: Reading, ctx: Context) -> tuple[str, str]:
     summary = describe(reading, command, ctx)
     proposal_id = propose(ctx.session, ctx.actor.member.id, reading.command, summary, ctx.inbound_id, ctx.now)
     return (f"我理解为：{summary}。\n（相当于命令：{reading.command}）\n"
-            f"回复“是”确认，“不是”取消（{MINUTES}分钟内有效）。"), f"words: proposed {command.name} #{proposal_id}"
+            f"回复“是”确认，“不是”取消（{MINUTES}分钟内有效）。"), f"words: proposed {command.name} #{proposal_id} ({reading.confidence:.2f})"
 
 
 def describe(reading: Reading, command: Command, ctx: Context) -> str:
