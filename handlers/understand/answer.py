@@ -21,7 +21,7 @@ from handlers.context import COMMITTEE, MEMBER, ORG_ADMIN, REPORTER, CommandErro
 from handlers.parse import Command, normalise, parse_command
 from handlers.registry import REGISTRY
 from handlers.render import day, quote
-from handlers.understand.reading import READS, WRITES, Reading, TaskInfo, World, read
+from handlers.understand.reading import READS, Reading, TaskInfo, World, read
 from storage.meetings import people_of
 from storage.models import BRANCH
 from storage.proposals import CANCELLED, CONFIRMED, LIFETIME, Offer, decide as decide_row, drop, latest_pending

@@ -143,7 +143,6 @@ _ROLL_WORDS = re.compile(r"(?P<absent>缺席(?:的有|的是|了)?(?:[0-9一二�
 _CHECKIN = re.compile(r"签个到|报个到|来签到|来报到|签到一下|报到一下|打个卡|打卡|我签到|我报到|本月报到|这个月报到|报到了|签到了|"
                       r"(?<!代)签到|(?<![双])报到")
 _PROXY_MARKS = re.compile(r"电话联系|打(?:了|过)?电话|视频(?:联系|通话)?|微信联系|联系(?:上|过|了)|通过电话|电话里")
-_PROXY_FOR = re.compile(r"(?:帮|替|给|代)\s*(?P<at>)")
 _PROXY_WORD = re.compile(r"代签|代为签到|代他签到|代她签到|签到|报到|签个到|报个到|签一下")
 _HOURS = re.compile(rf"(?P<n>[0-9]{{1,2}}(?:\.[0-9])?|{NUM})?\s*(?:个)?\s*(?P<half>半)?\s*(?:个)?\s*(?:小时|钟头|h\b)")
 _VOLUNTEER = re.compile(r"志愿|义务|服务|帮忙|值班|巡逻|巡河|巡山|打扫|清扫|清理|宣传|慰问|看望|执勤|劳动|植树|防疫|防汛|"
@@ -249,7 +248,7 @@ def _write(t: str, world: World) -> Reading | None:
         meeting = None
     if meeting and not (ref and task is not None and task.duty not in MEETING_KINDS):
         kind = _MEETING[int(meeting.lastgroup[1:])][0]
-        return _meeting(t, world, kind, meeting)
+        return _meeting(t, world, kind)
     if ref or _DONE.search(t) or _DONE_WEAK.search(t):
         done = _done(t, world, ref)
         if done is not None:
@@ -301,7 +300,7 @@ def _done(t: str, world: World, ref: re.Match | None) -> Reading | None:
         if task is None:
             return None
     if task.duty in MEETING_KINDS:
-        return _meeting(t, world, task.duty, None, task)
+        return _meeting(t, world, task.duty, task)
     if task.reported:
         return Reading("ask", reply=f"第{task.number}项「{task.title}」已上报过。如需修改，请发送：更正 {task.number} 新的说明",
                        confidence=confidence)
@@ -378,7 +377,7 @@ def _roll_names(t: str, roll: Roll) -> tuple[list[Found], list[Found], list[tupl
     return absent, excused, spans
 
 
-def _meeting(t: str, world: World, kind: str, word: re.Match | None, task: TaskInfo | None = None) -> Reading:
+def _meeting(t: str, world: World, kind: str, task: TaskInfo | None = None) -> Reading:
     absent, excused, spans = _roll_names(t, world.roll)
     day = find_day(_blank(t, spans), world.today)
     if (declined := _decline(t, spans)) is not None:
@@ -510,7 +509,7 @@ def _proxy(t: str, world: World) -> Reading | None:
         return asked
     note = (t[:person.start] + t[person.end:]).strip(_TRIM)
     note = re.sub(r"^(?:帮|替|给|代)\s*", "", note)
-    note = re.sub(r"(?:代签|代为签到|签个到|报个到|签到|报到)(?:一下)?", "", note)
+    note = re.sub(r"(?:(?:帮|替|给|代)(?:他|她)?)?(?:代签|代为签到|签个到|报个到|签到|报到|签一下)(?:一下)?", "", note)
     note = _note(_SPACES.sub(" ", note))
     glosses = (f"{person.typed}（{person.one.name}）",) if person.typed != person.one.name else ()
     return Reading("proxy_checkin", f"代签 {person.one.name} {note}".strip(), 0.75, glosses=glosses)
