@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
-from pypinyin import lazy_pinyin
-
 NAME_SEPARATORS = "、,，和与及跟同/ :："
 NICK_PREFIXES = "老小"
 
 
 @lru_cache(maxsize=8192)
 def sound(char: str) -> str:
+    # Imported at the first name read, not with the app: pypinyin's dictionary
+    # takes ~0.5 s to load, which every web worker would otherwise pay at start.
+    from pypinyin import lazy_pinyin
     return lazy_pinyin(char)[0]
 
 
