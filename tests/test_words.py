@@ -324,3 +324,12 @@ def test_an_exact_command_never_reaches_the_understanding_step(wecom, county, mo
     assert "签到成功" in wecom.say(MOBILE, "签到")
     assert "已记录支委会" in wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 5/5")
     assert "处理失败" in wecom.say(SECRETARY, "第一项完成了")
+
+
+def test_a_meeting_proposal_says_who_will_be_counted_present(wecom, county):
+    reply = wecom.say(SECRETARY, "昨天开了党员大会")
+    assert "我理解为：11月15日（周日）开了党员大会，未写缺席、请假的人（应到人员都记为出席）" in reply
+    reply = wecom.say(SECRETARY, "昨天开了党小组会")  # no roll for a 党小组会: nobody is counted
+    assert "我理解为：11月15日（周日）开了党小组会。" in reply
+    assert "已记录党小组会" in wecom.say(SECRETARY, "是")
+    assert rows(county, Attendance) == []

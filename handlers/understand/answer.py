@@ -22,7 +22,7 @@ from handlers.parse import Command, normalise, parse_command
 from handlers.registry import REGISTRY
 from handlers.render import day, quote
 from handlers.understand.reading import READS, Reading, TaskInfo, World, read
-from storage.meetings import people_of
+from storage.meetings import has_roll, people_of
 from storage.models import BRANCH
 from storage.proposals import CANCELLED, CONFIRMED, LIFETIME, Offer, decide as decide_row, drop, latest_pending
 from storage.proposals import proposal_by_id, propose, written_since
@@ -147,7 +147,7 @@ def _meeting_words(rest: str, today: date, reading: Reading) -> str:
         value = next(words, "")
         text += f"，{word} {value}"
         said = True
-    if not said:
+    if not said and has_roll(kind):
         text += "，未写缺席、请假的人（应到人员都记为出席）"
     if reading.glosses:
         text += f"（{'、'.join(reading.glosses)}）"
