@@ -12,6 +12,8 @@ the corpus of tests/words_corpus.yaml, beside the exact parser.
   fill it are not part of it);
 - the same on this thread's CPU time (on a shared box the wall-clock p99
   is mostly other processes' turns);
+- the slowest of a few hostile 2,000-character messages (the longest the
+  bot reads);
 - an exact command's own path (`route`: the parser plus the check that keeps
   签到了吗 from being a check-in) against the bare parser.
 
@@ -36,6 +38,10 @@ sys.path.insert(0, str(ROOT))
 EXACT = ["完成 1 已排查，无问题", "完成3", "完成：第三项", "任务", "提醒单 2026-10", "进度", "签到", "签到 在深圳务工",
          "会议 支委会 2026-11-13 出席 4/5 请假 高明静", "代签 田伟 电话联系", "志愿 2小时 打扫卫生", "学习 党章", "我的",
          "帮助", "更正 1 到会人数应为9人", "@支部通 完成 1 已排查完毕"]
+
+HOSTILE = ["第一项" + "缺席" * 995, "第一项完成了" + "孔永秀" * 660, "昨天开了党员大会" + "老李请假" * 495,
+           "第一项" + "已经" * 995, "1" * 2000, "第一项完成了" + "半个小时" * 497, "帮" + "田伟" * 999, "3.5" * 666,
+           "第" * 2000, "第一项" + "、" * 1990 + "完成了", "昨天开了支委会缺席" + "孔永秀、" * 495]
 
 
 def county(folder: Path):
@@ -133,6 +139,9 @@ def main() -> None:
     print(f"understanding step: p50 {u50:.3f} ms ({u50 / p50:.1f} × parser), p99 {u99:.3f} ms "
           f"({u99 / p99:.1f} × parser); goal p99 ≤ 5 ms: {'met' if u99 <= 5 else 'NOT met'}")
     print(f"understanding, mean {statistics.mean(reading) * 1000:.3f} ms, max {max(reading) * 1000:.3f} ms")
+    hostile = [(dict(text=text[:2000]), date(2026, 11, 16), *cache[("ZB0004", date(2026, 11, 16))]) for text in HOSTILE]
+    worst = timed(understand, hostile, 3)
+    print(f"hostile 2,000-character messages ({len(HOSTILE)}): the slowest {max(worst) * 1000:.1f} ms")
     cpu = timed(understand, cases, args.rounds, time.thread_time)  # what other processes on the box cannot inflate
     print(f"understanding step, this thread's CPU time: p50 {pct(cpu, 0.5):.3f} ms, p99 {pct(cpu, 0.99):.3f} ms")
 
