@@ -61,14 +61,14 @@ def answer(text: str, ctx: Context) -> tuple[str, str]:
         command = parse_command(reading.command)
         return REGISTRY.resolve(command.name, ctx.actor)(command, ctx), f"words: {command.name}"
     if reading.writes:
-        return _propose(reading, ctx)
+        return _propose(reading, text, ctx)
     if reading.intent == "ask":
         return reading.reply, "words: asked back"
     if reading.intent == "decline":
         reply = DECLINED[reading.why] + ("\n" + short_help(ctx.actor.kind) if reading.why == "question" else "")
         return reply, f"words: declined ({reading.why})"
     if reading.intent == "chitchat":
-        return _chitchat(said), "words: chit-chat"
+        return _chitchat(said, ctx.actor.kind), "words: chit-chat"
     return not_placed(text, ctx), "unknown"
 
 
@@ -94,20 +94,20 @@ def world_for(ctx: Context) -> World:
     return World(ctx.now.date(), tasks, lambda: people_of(session, unit.id))
 
 
-def _chitchat(said: str) -> str:
+def _chitchat(said: str, kind: str) -> str:
     if "谢" in said or "辛苦" in said:
         return "不客气！"
     if any(word in said for word in ("你好", "您好", "在吗", "在不在", "早")):
-        return "你好！有事直接说就行，如“这个月有什么任务”“第三项完成了”。发送“帮助”查看全部命令。"
+        return f"你好！有事直接说就行，如：{EXAMPLES[kind]}；发送“帮助”查看全部命令。"
     return "好的。"
 
 
 # --- proposals -------------------------------------------------------------
 
-def _propose(reading: Reading, ctx: Context) -> tuple[str, str]:
+def _propose(reading: Reading, text: str, ctx: Context) -> tuple[str, str]:
     command = parse_command(reading.command)
     if command.name != reading.intent or command.problem:  # would not be acted on as understood
-        return not_placed(reading.command, ctx), "unknown"
+        return not_placed(text, ctx), "unknown"
     REGISTRY.resolve(command.name, ctx.actor)  # the role check, before anything is proposed
     summary = describe(reading, command, ctx)
     proposal_id = propose(ctx.session, ctx.actor.member.id, reading.command, summary, ctx.inbound_id, ctx.now)
