@@ -333,3 +333,10 @@ def test_a_meeting_proposal_says_who_will_be_counted_present(wecom, county):
     assert "我理解为：11月15日（周日）开了党小组会。" in reply
     assert "已记录党小组会" in wecom.say(SECRETARY, "是")
     assert rows(county, Attendance) == []
+
+
+def test_chit_chat_gets_a_short_answer_in_the_role_s_own_examples(wecom, county):
+    reply = wecom.say(MEMBER, "你好呀")
+    assert reply.startswith("你好！") and "签到" in reply and "完成" not in reply
+    assert wecom.say(SECRETARY, "辛苦了") == "不客气！"
+    assert wecom.say(SECRETARY, "收到") == "好的。"
