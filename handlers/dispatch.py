@@ -35,6 +35,7 @@ from handlers.limits import MESSAGE_CHARS, TOO_LONG_MESSAGE
 from handlers.parse import Command, parse_command
 from handlers.registry import REGISTRY, Fn
 from handlers.render import fit
+from handlers.understand import answer as own_words
 from storage.addresses import member_owner
 from storage.db import transaction
 from storage.inbound import Duplicate, answer_of, outcome_since, record_inbound, set_outcome, set_result
@@ -49,6 +50,11 @@ UNKNOWN_USER = "未找到你的党员信息，请联系县委组织部核对名�
 FAILED = "抱歉，处理失败了，请稍后再试。如多次失败，请联系县委组织部。"
 UNSUPPORTED = "暂不支持这类消息，请发送文字，如“帮助”。"
 UNREADABLE = "消息里有无法识别的字符，请重新输入。"
+# A write command's word glued to a particle is speech, not the command:
+# 签到了吗, 学习了党章, 完成了第三项 go to the understanding step (which
+# proposes, never acts) instead of being recorded as typed.
+WRITES = frozenset({"done", "correct", "meeting", "checkin", "proxy_checkin", "volunteer", "study", "community"})
+SPEECH_PARTICLES = "了吗呢嘛么没不过啦"
 GREETING = "你好，{name}！我是支部通。发送“任务”查看本月任务，“完成 N 说明”上报，“帮助”查看全部命令。"
 
 
@@ -114,6 +120,8 @@ def route(inbound: Inbound) -> Command | None:
         return Command("greet") if inbound.event in GREETED_EVENTS else None
     if inbound.text.strip() or inbound.kind == "text":
         command = parse_command(inbound.text)
+        if command.name in WRITES and command.rest[:1] in SPEECH_PARTICLES and command.rest and not command.number:
+            command = Command("unknown", inbound.text.strip())
         return Command("evidence", inbound.text) if command.name == "unknown" and inbound.media else command
     if inbound.media:
         return Command("evidence")
@@ -225,8 +233,11 @@ def _answer(inbound: Inbound, command: Command | None, session: Session, inbound
         return GREETING.format(name=member.name), "greet"
     actor = Actor(member, organization(conn, member.org_id))
     try:
-        handler = handler_for(command, actor)  # the role check: before the function runs
         ctx = Context(session, now, actor, inbound, inbound_id)
+        if command.name == "unknown":  # no exact command: own words (handlers/understand/)
+            reply, outcome = own_words.answer(inbound.text, ctx)
+            return fit(reply), outcome
+        handler = handler_for(command, actor)  # the role check: before the function runs
         reply = handler(command, ctx)
         if inbound.media and command.name != "evidence":  # photos sent with the command
             reply = f"{reply}\n{reports.evidence_with(command, ctx)}"

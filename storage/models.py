@@ -561,3 +561,21 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(8))     # web | chat | cli
     address: Mapped[str | None] = mapped_column(String(64))
+
+
+class Proposal(Base):
+    """What the bot understood from someone's own words and offered to do
+    ("我理解为：…回复“是”确认"): the command as it would be typed, kept until
+    the person confirms, cancels, writes something else, or 10 minutes pass.
+    In the database, not in a process, because any process may get the 是.
+    Addressed by its id, so a card's 确认 / 取消 button can carry it."""
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    command: Mapped[str] = mapped_column(Text)          # as it would be typed: 完成 3 已排查
+    summary: Mapped[str] = mapped_column(Text)          # what the person was shown
+    inbound_id: Mapped[int | None] = mapped_column(Integer)  # the message it was understood from
+    state: Mapped[str] = mapped_column(String(16))      # pending | confirmed | cancelled | replaced
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
