@@ -33,6 +33,7 @@ from handlers.inbound import Inbound, Media  # the typed message handlers read; 
 log = logging.getLogger(__name__)
 MEDIA_KINDS = ("image", "voice", "video", "file")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_AES_KEY = re.compile(r"[A-Za-z0-9+/]{43,44}={0,2}")  # base64 of 32 bytes, with or without its "="
 
 
 class BadMessage(Exception):
@@ -150,6 +151,13 @@ def aibot_message(plaintext: str, bot_names: tuple[str, ...] = ()) -> Inbound:
         doc = json.loads(plaintext)
     except ValueError:
         raise BadMessage("smart-robot message is not JSON") from None
+    return aibot_body(doc, bot_names)
+
+
+def aibot_body(doc: object, bot_names: tuple[str, ...] = ()) -> Inbound:
+    """A smart robot message as a JSON object → Inbound: the decrypted
+    callback, or the body of a long-connection frame (the same fields, plus
+    each photo's or file's own `aeskey`)."""
     if not isinstance(doc, dict):
         raise BadMessage("smart-robot message is not an object")
     user = _name(_field(_object(doc, "from", required=True), "userid", required=True), "from.userid", 64)
@@ -216,7 +224,10 @@ def _media(kind: str, item: dict) -> Media:
     url = _name(_field(item, "url", required=True), f"{kind} url", 4096)
     if not url.startswith(("https://", "http://")):
         raise BadMessage(f"smart-robot {kind} url is not http(s)")
-    return Media(kind, url=url, file_name=_field(item, "filename") or None)
+    key = _field(item, "aeskey") or None  # long connection: this file's own key (doc 101463)
+    if key is not None and not _AES_KEY.fullmatch(key):
+        raise BadMessage(f"bad smart-robot {kind} aeskey")
+    return Media(kind, url=url, file_name=_field(item, "filename") or None, aes_key=key)
 
 
 def _items(mixed: dict, texts: list[str], media: list[Media]) -> None:

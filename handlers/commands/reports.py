@@ -89,7 +89,8 @@ def _attach(ctx: Context, report) -> str:
         reference = item.media_id or ""
         name = item.file_name or f"{item.kind}-{reference[:12] or f'{ctx.inbound_id}-{i}'}." \
                                  f"{'jpg' if item.kind == 'image' else 'bin'}"
-        attach_evidence(ctx.session, report, item.media_id, item.kind, name, ctx.now, url=item.url)
+        attach_evidence(ctx.session, report, item.media_id, item.kind, name, ctx.now, url=item.url,
+                        aes_key=item.aes_key)
     task = task_by_id(ctx.session, report.task_id)
     kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
     what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
