@@ -320,3 +320,21 @@ def test_two_scheduler_processes_hold_one_connection_and_sigterm_hands_it_over(t
             if p is not None and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(15)
+
+
+def test_a_groups_chat_is_learned_from_its_first_message_and_pushes_go_there(link, live, standin, sender):
+    set_group_address(live, "ZB0001", None)  # no robot key, no app chat: nothing reaches the group yet
+    assert "已记录：第1项" in answer(standin, standin.aibot.push(body(SECRETARY, "@支部通 完成 1 已排查完毕")))
+    other = standin.aibot.push(body("u700041", "@支部通 任务"))  # ZB0004's secretary in ZB0001's group
+    assert answer(standin, other)
+    with live.sessions() as s:
+        from storage.addresses import addresses_of
+        assert [(r.kind, r.value) for r in addresses_of(s, ["org:ZB0001"])["org:ZB0001"]] == [("aibot_chat", GROUP)]
+        assert "org:ZB0004" not in addresses_of(s, ["org:ZB0004"]) or all(
+            r.value != GROUP for r in addresses_of(s, ["org:ZB0004"])["org:ZB0004"])
+        assert [e.kind for e in recent_events(s)] == ["aibot-chat-shared"]
+    with transaction(live.sessions) as s:
+        enqueue(s, [Message("org:ZB0001", "notice", "2026-11", "本月提醒单")], live.clock.now())
+    sender.drain()
+    pushed = standin.received("aibot_ws/aibot_send_msg")
+    assert [(p["to"], p["body"]["markdown"]["content"]) for p in pushed] == [(GROUP, "本月提醒单")]

@@ -17,7 +17,11 @@ Answers go back on the connection within WeCom's deadlines (doc 101463):
 - entering the chat (enter_chat): the greeting, `aibot_respond_welcome_msg`
   (WeCom takes it within 5 s);
 - other events (a template card click, feedback): handled like the
-  callback's events; whatever the handler answers goes as a push."""
+  callback's events; whatever the handler answers goes as a push.
+
+A branch group's chatid is learned from the first message the bot hears
+there (the sender's branch, SPEC "Details"), so pushes to the group can go
+over the connection (channel aibot_chat) with no group-robot key."""
 from __future__ import annotations
 
 import logging
@@ -28,14 +32,15 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from bot.outbound.channels.aibot_long import AibotChatReply
+from bot.outbound.channels.aibot_long import AibotChat, AibotChatReply
 from bot.runtime import Runtime
 from bot.wecom.client import SendError
 from bot.wecom.inbound import BadMessage, Inbound, aibot_body
 from bot.wecom.longconn import EVENT, LongConnection
 from handlers.dispatch import Deadline, handle
-from storage.addresses import member_owner
+from storage.addresses import learn_group_chat, member_owner
 from storage.db import transaction
+from storage.events import add_event
 from storage.inbound import answer_of
 from storage.outbox import enqueue_reply
 
@@ -63,6 +68,7 @@ class AibotLink:
         self.connection = LongConnection(runtime, self._received, may_hold)
         self.frames = ThreadPoolExecutor(THREADS, thread_name_prefix="aibot-frame")
         self.handlers = ThreadPoolExecutor(THREADS, thread_name_prefix="aibot-handle")
+        self.reported: set[tuple[str, str]] = set()   # (group, sender) already reported as shared
 
     def start(self) -> "AibotLink":
         self.connection.start()
@@ -89,9 +95,29 @@ class AibotLink:
             if cmd == EVENT or inbound.kind == "event":
                 self._event(req_id, inbound)
             else:
+                if inbound.chat_id and body.get("chattype") == "group":
+                    self._learn(inbound)
                 self._message(req_id, inbound)
         except Exception:
             log.exception("long connection: frame %s failed", inbound.dedupe_key)
+
+    def _learn(self, inbound: Inbound) -> None:
+        """A group the bot hears in for the first time becomes the sender's
+        branch's address (channel aibot_chat): its pushes need no webhook key.
+        A group already another branch's is reported, once, not guessed."""
+        try:
+            with transaction(self.runtime.sessions) as session:
+                what, owner = learn_group_chat(session, AibotChat.kind, inbound.chat_id, inbound.user,
+                                               self.runtime.clock.now())
+                if what == "learned":
+                    log.info("group chat %s learned as %s's address", inbound.chat_id, owner)
+                elif what == "other" and (inbound.chat_id, inbound.user) not in self.reported:
+                    self.reported.add((inbound.chat_id, inbound.user))
+                    add_event(session, "aibot-chat-shared",
+                              f"智能机器人所在群 {inbound.chat_id} 已是 {owner} 的群，但 {inbound.user} 属于另一支部："
+                              "未改动，请核对（名册 aibot_chatid）", self.runtime.clock.now(), scope=owner)
+        except Exception:
+            log.exception("could not learn the group chat of %s", inbound.dedupe_key)
 
     def _message(self, req_id: str, inbound: Inbound) -> None:
         started, stream_id = time.monotonic(), secrets.token_hex(8)
