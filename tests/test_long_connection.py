@@ -338,3 +338,40 @@ def test_a_groups_chat_is_learned_from_its_first_message_and_pushes_go_there(lin
     sender.drain()
     pushed = standin.received("aibot_ws/aibot_send_msg")
     assert [(p["to"], p["body"]["markdown"]["content"]) for p in pushed] == [(GROUP, "本月提醒单")]
+
+
+def test_doctor_says_connected_since_when_or_refused(live, standin):
+    import dataclasses
+    from click.testing import CliRunner
+    from bot.cli import cli
+    from bot.clock import Clock
+
+    def line(rt) -> str:
+        output = CliRunner().invoke(cli, ["doctor"], obj=rt).output
+        return next(l for l in output.splitlines() if "长连接 long connection" in l)
+
+    rt = dataclasses.replace(live, clock=Clock(live.clock.zone))  # doctor compares leases with real time
+    link = AibotLink(rt).start()
+    until(lambda: link.connection.connected, what="the connection")
+    try:
+        assert line(rt).startswith("[通过 OK]") and "已连接，自 20" in line(rt) and standin.ws_url in line(rt)
+    finally:
+        link.stop()
+    assert line(rt).startswith("[警告 WARN]") and "无进程持有" in line(rt)
+    refused = dataclasses.replace(rt, config=long_mode(dataclasses.replace(rt), standin,
+                                                       **{"aibot.secret": "wrong"}).config)
+    link = AibotLink(refused).start()
+    try:
+        until(lambda: lease(refused).state == longconn.REFUSED, what="the refusal")
+        assert line(refused).startswith("[失败 FAIL]") and "853000" in line(refused)
+    finally:
+        link.stop()
+
+
+def test_the_stand_in_takes_frames_from_another_process_over_http(link, standin):
+    import urllib.request
+    frame = {"body": body(SECRETARY, "@支部通 任务")}
+    request = urllib.request.Request(standin.api_base.replace("/cgi-bin/", "/_standin/aibot-push"),
+                                     data=json.dumps(frame).encode(), method="POST")
+    req_id = json.loads(urllib.request.urlopen(request, timeout=5).read())["req_id"]
+    assert "2026年11月任务" in answer(standin, req_id)
