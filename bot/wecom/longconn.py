@@ -203,6 +203,8 @@ class LongConnection:
 
     def _lead(self) -> bool:
         """Take or renew the lease, if this process may hold the connection."""
+        if self._stopped.is_set():
+            return False  # stop() gives the lease up; never take it back meanwhile
         if not self.may_hold():
             if self._holding:
                 self._holding = False
