@@ -154,10 +154,11 @@ def test_report_meeting_check_in_and_card_click_reach_the_callbacks_handlers(lin
     with live.sessions() as s:
         assert s.scalar(select(Report.note)) == "已排查完毕"
         assert s.scalar(select(func.count(Meeting.id))) == 1 and s.scalar(select(func.count(CheckIn.id))) == 1
-        logged = s.execute(select(InboundMessage.dedupe_key, InboundMessage.channel, InboundMessage.msg_type)
-                           .order_by(InboundMessage.id)).all()
-    # the same Inbound as the callback: channel aibot, dedupe key aibot:<msgid>
-    assert [row[1:] for row in logged] == [("aibot", "text")] * 3 + [("aibot", "event")]
+        logged = s.execute(select(InboundMessage.dedupe_key, InboundMessage.channel, InboundMessage.msg_type,
+                                  InboundMessage.outcome).order_by(InboundMessage.id)).all()
+    # the same Inbound as the callback: channel aibot, dedupe key aibot:<msgid>, the same outcomes
+    assert [row[1:] for row in logged] == [("aibot", "text", "done"), ("aibot", "text", "meeting"),
+                                           ("aibot", "text", "checkin"), ("aibot", "event", "event")]
     assert logged[-1][0] == f"aibot:{card['msgid']}"
 
 
@@ -375,3 +376,13 @@ def test_the_stand_in_takes_frames_from_another_process_over_http(link, standin)
                                      data=json.dumps(frame).encode(), method="POST")
     req_id = json.loads(urllib.request.urlopen(request, timeout=5).read())["req_id"]
     assert "2026年11月任务" in answer(standin, req_id)
+
+
+def test_a_malformed_frame_is_refused_and_the_connection_goes_on(link, live, standin):
+    items = [{"msgtype": "text", "text": {"content": "@支部通 完成 1"}},
+             {"msgtype": "image", "image": {"url": "https://example.invalid/x", "aeskey": "not a key"}}]
+    standin.aibot.push(body(SECRETARY, msgtype="mixed", mixed={"msg_item": items}))
+    standin.aibot.push(body(SECRETARY, msgtype="text") | {"text": "完成 1"})  # text a string, not an object
+    assert "2026年11月任务" in answer(standin, standin.aibot.push(body(SECRETARY, "@支部通 任务")))
+    assert count(live, Report) == 0 and count(live, InboundMessage) == 1
+    assert link.connection.connected and len(standin.aibot.subscriptions) == 1
