@@ -134,6 +134,11 @@ def test_subscribed_with_id_and_secret_and_healthz_says_since_when(link, live, s
     health = app.test_client().get("/healthz").get_json()["long_connection"]
     assert health["up"] is True and health["state"] == "connected"
     assert health["since"] == live.clock.now().isoformat(timespec="seconds")
+    assert "zhibu_long_connection_up 1.0" in app.test_client().get("/metrics").get_data(as_text=True)
+    link.stop()
+    health = app.test_client().get("/healthz").get_json()["long_connection"]
+    assert health["up"] is False and health["state"] == "stopped"
+    assert "zhibu_long_connection_up 0.0" in app.test_client().get("/metrics").get_data(as_text=True)
 
 
 # ---- every kind reaches the same handlers --------------------------------------------------
