@@ -310,6 +310,11 @@ def load_config(path: str | None = None, environ: dict[str, str] | None = None,
         except (ValueError, TypeError) as e:
             shown = "" if key in SECRET_KEYS else f"“{value}”"
             raise ConfigError(f"配置项 {key} 无效{shown}：{e}") from None
+    if values["aibot.mode"] == "long_connection":
+        missing = [k for k in ("aibot.bot_id", "aibot.secret") if not values[k]]
+        if missing:  # it would only subscribe to be refused, again and again
+            raise ConfigError(f"配置项 {missing[0]} 缺失：aibot.mode 为 long_connection 时须填智能机器人的 "
+                              "Bot ID 和 Secret（管理后台 → 智能机器人 → API 模式 → 使用长连接）")
     return Config(values, path)
 
 
