@@ -391,3 +391,49 @@ def test_a_malformed_frame_is_refused_and_the_connection_goes_on(link, live, sta
     assert "2026年11月任务" in answer(standin, standin.aibot.push(body(SECRETARY, "@支部通 任务")))
     assert count(live, Report) == 0 and count(live, InboundMessage) == 1
     assert link.connection.connected and len(standin.aibot.subscriptions) == 1
+
+
+def test_a_slow_answer_opens_the_stream_at_once_and_finishes_it(wired, standin):
+    standin.aibot.add_bot(BOT_ID, BOT_SECRET)
+    rt = long_mode(wired, standin, **{"server.answer_within": 0.2})
+    link = AibotLink(rt).start()
+    try:
+        until(lambda: link.connection.connected, what="the connection")
+        with rt.engine.connect() as blocker:  # the database is busy for a second
+            blocker.exec_driver_sql("BEGIN IMMEDIATE")
+            req = standin.aibot.push(body(SECRETARY, "@支部通 完成 1 已排查完毕"))
+            opened = until(lambda: replies(standin, req), what="the opened stream")
+            assert opened[0]["stream"] == {"id": opened[0]["stream"]["id"], "finish": False,
+                                           "content": "正在处理，请稍候……"}
+            time.sleep(1)
+            blocker.exec_driver_sql("COMMIT")
+        assert "已记录：第1项" in answer(standin, req)
+        streams = replies(standin, req)
+        assert len(streams) == 2 and streams[1]["stream"]["id"] == streams[0]["stream"]["id"]
+        assert count(rt, Delivery) == 0  # it went on the stream, not as a push
+    finally:
+        link.stop()
+
+
+def test_a_lapsed_lease_hands_the_connection_over_without_a_fight(live, standin):
+    """The holder stopped renewing (its database away, say) and another
+    process took the lease: the new holder connects, the old one steps
+    down on the disconnected_event — no event for staff, no reconnect."""
+    first = AibotLink(live)
+    first.connection.ttl = timedelta(minutes=5)  # it renews every 100 s: not within this test
+    first.start()
+    until(lambda: first.connection.connected, what="the first holder's connection")
+    second = AibotLink(live).start()
+    try:
+        time.sleep(0.5)
+        live.clock.advance(minutes=6)  # the first's lease has lapsed (on the clock every process reads)
+        until(lambda: second.connection.connected, what="the second holder's connection")
+        until(lambda: not first.connection.connected, what="the first stepping down")
+        time.sleep(1.5)
+        assert [s["ok"] for s in standin.aibot.subscriptions] == [True, True]
+        assert standin.aibot.connected(BOT_ID) == 1 and lease(live).holder == second.connection.holder
+        with live.sessions() as s:
+            assert recent_events(s) == []
+    finally:
+        second.stop()
+        first.stop()

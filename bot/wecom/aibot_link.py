@@ -95,9 +95,9 @@ class AibotLink:
             if cmd == EVENT or inbound.kind == "event":
                 self._event(req_id, inbound)
             else:
-                if inbound.chat_id and body.get("chattype") == "group":
-                    self._learn(inbound)
                 self._message(req_id, inbound)
+                if inbound.chat_id and body.get("chattype") == "group":
+                    self._learn(inbound)  # after the answer: it must not wait for this
         except Exception:
             log.exception("long connection: frame %s failed", inbound.dedupe_key)
 

@@ -184,6 +184,9 @@ class LongConnection:
                               "aibot-refused")
                 self._wait(self.refused_wait)
             except Replaced:
+                if not self._lead():  # our own lease went to another process of ours: a hand-over
+                    log.info("long connection handed over to the lease's new holder")
+                    continue
                 self._trouble(REPLACED, f"被另一处的新连接顶替（同一机器人只保留最新连接）；"
                                         f"{int(replaced_wait)} 秒后再连", "aibot-replaced")
                 self._wait(replaced_wait)
@@ -236,18 +239,20 @@ class LongConnection:
 
     def _serve(self, ws: ClientConnection) -> None:
         global _held
+        ended, self._lost_lease = threading.Event(), False
         try:
             self._subscribe(ws)
             self._ws, self._unanswered, self._trouble_seen = ws, 0, None
             self._report(CONNECTED, None)
             _held = self
             log.info("long connection to %s subscribed as %s", self.url, self.holder)
-            beat = self.ttl.total_seconds() / 3
-            last_ping, next_beat = time.monotonic(), time.monotonic() + beat
+            keeper = threading.Thread(target=self._keep, args=(ws, ended), name="aibot-lease", daemon=True)
+            keeper.start()
+            last_ping = time.monotonic()
             while not self._stopped.is_set():
                 next_ping = last_ping + self.heartbeat
                 try:
-                    raw = ws.recv(timeout=max(0.01, min(next_ping, next_beat) - time.monotonic()))
+                    raw = ws.recv(timeout=max(0.01, min(1.0, next_ping - time.monotonic())))  # (stop, heartbeat)
                 except TimeoutError:
                     raw = None
                 if raw is not None:
@@ -259,21 +264,32 @@ class LongConnection:
                     self._unanswered += 1
                     self._send(ws, {"cmd": PING, "headers": {"req_id": f"{PING}_{secrets.token_hex(6)}"}})
                     last_ping = now
-                if now >= next_beat:
-                    if not self._lead():
-                        raise Dead("租约已被其他进程取得")
-                    self._report(CONNECTED, None)
-                    next_beat = now + beat
         except ConnectionClosed:
             if self._stopped.is_set():
                 return
+            if self._lost_lease:
+                raise Dead("租约已被其他进程取得") from None
             raise
         finally:
+            ended.set()
             self._ws = None
             if self.state == CONNECTED:
                 self.state = RECONNECTING
             self._fail_pending()
             ws.close()
+
+    def _keep(self, ws: ClientConnection, ended: threading.Event) -> None:
+        """Renew the lease and the reported state every third of its time, in
+        a thread of its own: a slow database never holds up the frames or the
+        heartbeat. A lost lease (another process took it) ends the connection."""
+        beat = self.ttl.total_seconds() / 3
+        while not ended.wait(beat):
+            if not self._lead():
+                if not ended.is_set() and not self._stopped.is_set():
+                    self._lost_lease = True
+                    ws.close()
+                return
+            self._report(CONNECTED, None)
 
     def _subscribe(self, ws: ClientConnection) -> None:
         req_id = f"{SUBSCRIBE}_{secrets.token_hex(6)}"
