@@ -17,6 +17,8 @@ text items are the command, the images its evidence), image / file / video
 (an encrypted url: evidence), voice (its speech-to-text is the command),
 a quoted message (its photo or file counts as evidence too), event
 (enter_chat, template_card_event, feedback_event) and stream refreshes.
+The long connection's frames carry the same body (`aibot_body`), each
+photo or file with its own `aeskey` (kept with the Media).
 @-mentions are removed wherever they are: the bot's own names (config
 aibot.name, names with spaces too), WeChat-style mentions ended by U+2005,
 and any @word at the start or the end."""

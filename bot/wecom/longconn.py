@@ -211,8 +211,11 @@ class LongConnection:
         if not self.may_hold():
             if self._holding:
                 self._holding = False
-                with transaction(self.runtime.sessions) as session:
-                    release(session, LEASE, self.holder, self.runtime.clock.now(), state=STOPPED)
+                try:
+                    with transaction(self.runtime.sessions) as session:
+                        release(session, LEASE, self.holder, self.runtime.clock.now(), state=STOPPED)
+                except Exception:  # it lapses on its own then
+                    log.exception("long connection: could not give the lease up")
             return False
         try:
             with transaction(self.runtime.sessions) as session:
