@@ -143,7 +143,7 @@ def test_subscribed_with_id_and_secret_and_healthz_says_since_when(link, live, s
 
 # ---- every kind reaches the same handlers --------------------------------------------------
 
-def test_report_meeting_check_in_and_card_click_reach_the_callbacks_handlers(link, live, standin):
+def test_report_meeting_check_in_and_card_click_reach_the_callbacks_handlers(link, live, standin, app):
     report = standin.aibot.push(body(SECRETARY, "@支部通 完成 1 已排查完毕"))
     assert "已记录：第1项" in answer(standin, report)
     meeting = standin.aibot.push(body("u700041", "@支部通 会议 支委会 2026-11-13 出席 4/5 请假 高明静",
@@ -156,15 +156,21 @@ def test_report_meeting_check_in_and_card_click_reach_the_callbacks_handlers(lin
         "template_card_event": {"card_type": "button_interaction", "event_key": "ack", "task_id": "t1"}})
     standin.aibot.push(card, event=True)
     until(lambda: count(live, InboundMessage) == 4, what="the card click in the inbound log")
+    # the same click through the callback: the same dispatch, the same outcome
+    from tests.wecom_peer import AibotPeer
+    peer = AibotPeer(app.test_client(), live.clock)
+    peer.post(peer.message(SECRETARY, "event", event=card["event"]))
+    with live.sessions() as s:
+        by_callback = s.scalar(select(InboundMessage.outcome).where(InboundMessage.dedupe_key.like("aibot:aibot-%")))
     with live.sessions() as s:
         assert s.scalar(select(Report.note)) == "已排查完毕"
         assert s.scalar(select(func.count(Meeting.id))) == 1 and s.scalar(select(func.count(CheckIn.id))) == 1
         logged = s.execute(select(InboundMessage.dedupe_key, InboundMessage.channel, InboundMessage.msg_type,
                                   InboundMessage.outcome).order_by(InboundMessage.id)).all()
     # the same Inbound as the callback: channel aibot, dedupe key aibot:<msgid>, the same outcomes
-    assert [row[1:] for row in logged] == [("aibot", "text", "done"), ("aibot", "text", "meeting"),
-                                           ("aibot", "text", "checkin"), ("aibot", "event", "event")]
-    assert logged[-1][0] == f"aibot:{card['msgid']}"
+    assert [row[1:] for row in logged[:3]] == [("aibot", "text", "done"), ("aibot", "text", "meeting"),
+                                               ("aibot", "text", "checkin")]
+    assert logged[3][:3] == (f"aibot:{card['msgid']}", "aibot", "event") and logged[3][3] == by_callback
 
 
 def test_enter_chat_is_greeted_with_a_welcome_reply(link, live, standin):
