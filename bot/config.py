@@ -21,7 +21,7 @@ import yaml
 
 ENV_PREFIX = "ZHIBU_"
 SECRET_KEYS = {"wecom.secret", "wecom.token", "wecom.encoding_aes_key",
-               "aibot.token", "aibot.encoding_aes_key", "dashboard.secret_key"}
+               "aibot.token", "aibot.encoding_aes_key", "aibot.secret", "dashboard.secret_key"}
 # Keys of earlier versions that are gone: naming one stops start-up with what to do instead.
 REMOVED_KEYS = {"dashboard.password": "工作台已改为个人账号登录：请删除 dashboard.password，"
                                       "用 python -m bot add-admin 企业微信账号 开通账号（见 README 升级说明）"}
@@ -74,6 +74,20 @@ def _aes_key(v: Any) -> str:
     s = str(v)
     if s and not re.fullmatch(r"[A-Za-z0-9+/]{43}", s):
         raise ValueError("EncodingAESKey 应为 43 位字母数字")
+    return s
+
+
+def _aibot_mode(v: Any) -> str:
+    s = str(v).strip().lower()
+    if s not in ("callback", "long_connection"):
+        raise ValueError("应为 callback 或 long_connection")
+    return s
+
+
+def _ws_url(v: Any) -> str:
+    s = str(v or "").strip()
+    if not re.fullmatch(r"wss?://\S+", s):
+        raise ValueError("应为 wss:// 或 ws:// 开头的地址")
     return s
 
 
@@ -194,6 +208,12 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "aibot.token": ("", str),
     "aibot.encoding_aes_key": ("", _aes_key),
     "aibot.name": ("支部通", str),  # the bot's name(s) in groups, comma-separated: @-mentions of it are removed
+    # callback: WeCom posts to /wecom/aibot (needs a public URL); long_connection:
+    # the scheduler process opens a WebSocket to WeCom (doc 101463), for intranets.
+    "aibot.mode": ("callback", _aibot_mode),
+    "aibot.bot_id": ("", str),
+    "aibot.secret": ("", str),
+    "aibot.ws_url": ("wss://openws.work.weixin.qq.com", _ws_url),
     "server.host": ("127.0.0.1", str),
     "server.port": (8080, _port),
     # seconds a callback waits for its answer before the answer goes as a message
@@ -301,6 +321,11 @@ def load_config(path: str | None = None, environ: dict[str, str] | None = None,
         except (ValueError, TypeError) as e:
             shown = "" if key in SECRET_KEYS else f"“{value}”"
             raise ConfigError(f"配置项 {key} 无效{shown}：{e}") from None
+    if values["aibot.mode"] == "long_connection":
+        missing = [k for k in ("aibot.bot_id", "aibot.secret") if not values[k]]
+        if missing:  # it would only subscribe to be refused, again and again
+            raise ConfigError(f"配置项 {missing[0]} 缺失：aibot.mode 为 long_connection 时须填智能机器人的 "
+                              "Bot ID 和 Secret（管理后台 → 智能机器人 → API 模式 → 使用长连接）")
     return Config(values, path)
 
 

@@ -13,6 +13,7 @@ class Media:
     media_id: str | None = None  # the app callback's MediaId (media/get, valid 3 days)
     url: str | None = None       # the smart robot's encrypted download url
     file_name: str | None = None
+    aes_key: str | None = None   # the url's own key (long connection); else the bot's EncodingAESKey
 
 
 @dataclass(frozen=True)

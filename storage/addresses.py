@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.insert_ignore import insert_ignore
-from storage.models import Address
+from storage.members import active_member_by_userid, organization
+from storage.models import BRANCH, Address
 
 ORG, MEMBER = "org", "member"
 
@@ -113,3 +114,27 @@ def sync_kinds(session: Session, wanted: dict[str, dict[str, str | None]], now: 
     if inserts:
         session.execute(insert(Address), inserts)
     return changed
+
+
+def learn_group_chat(session: Session, kind: str, chat_id: str, userid: str, now: datetime) -> tuple[str, str | None]:
+    """A group chat the smart robot heard `userid` in becomes an address of
+    the sender's branch, the first time. Returns (what happened, owner):
+    "learned", "known" (already this branch's), "other" (another branch's
+    group already: the owner named — the caller reports it, never guesses),
+    "has-one" (the branch has a group of this kind already), or "skipped"
+    (the sender is not a branch member)."""
+    conn = session.connection()
+    member = active_member_by_userid(conn, userid)
+    org = organization(conn, member.org_id) if member is not None else None
+    if org is None or org.type != BRANCH:
+        return "skipped", None
+    owner = org_owner(org.code)
+    holders = set(session.scalars(select(Address.owner).where(Address.kind == kind, Address.value == chat_id)))
+    if owner in holders:
+        return "known", owner
+    if holders:
+        return "other", sorted(holders)[0]
+    if session.scalar(select(Address.id).where(Address.owner == owner, Address.kind == kind)) is not None:
+        return "has-one", owner
+    add_address(session, owner, kind, chat_id, now)
+    return "learned", owner

@@ -10,6 +10,7 @@ expired, since its pid means nothing here."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -64,9 +65,13 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
-def release(session: Session, name: str, holder: str, now: datetime) -> None:
-    session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
-                    .values(expires_at=now - timedelta(seconds=1)))
+def release(session: Session, name: str, holder: str, now: datetime, state: str | None = None) -> None:
+    """Give the lease up now (a graceful stop): another process takes it at
+    once instead of waiting for it to expire. `state`: what is left behind."""
+    values: dict = {"expires_at": now - timedelta(seconds=1)}
+    if state is not None:
+        values.update(state=state, since=now, detail=None)
+    session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder).values(**values))
 
 
 def lease_of(session: Session, name: str) -> Lease | None:
@@ -86,3 +91,34 @@ def store_token(session: Session, key: str, token: str, expires_at: datetime) ->
     else:
         row.token, row.expires_at = token, expires_at
     session.flush()
+
+
+def report(session: Session, name: str, holder: str, state: str, detail: str | None, now: datetime) -> bool:
+    """The holder of `name` says what it holds: `state` (kept with the time
+    it was first reported, `since`) and a short `detail`. False if `holder`
+    does not hold the lease (any more)."""
+    current = session.scalar(select(Lease.state).where(Lease.name == name, Lease.holder == holder))
+    values = {"state": state, "detail": (detail or None) and detail[:300]}
+    if current != state:
+        values["since"] = now
+    return session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
+                           .values(**values)).rowcount == 1
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """A lease as any process reads it: who holds it until when, and what it reports."""
+    holder: str
+    expires_at: datetime
+    state: str | None
+    since: datetime | None
+    detail: str | None
+
+    def live(self, now: datetime) -> bool:
+        return self.expires_at >= now
+
+
+def state_of(session: Session, name: str) -> LeaseState | None:
+    row = session.execute(select(Lease.holder, Lease.expires_at, Lease.state, Lease.since, Lease.detail)
+                          .where(Lease.name == name)).first()
+    return LeaseState(*row) if row else None

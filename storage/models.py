@@ -233,6 +233,7 @@ class Evidence(Base):
                                                      index=True)
     media_id: Mapped[str] = mapped_column(String(256))  # an app callback's MediaId ("" for a url)
     url: Mapped[str | None] = mapped_column(Text)  # a smart robot's encrypted download url
+    aes_key: Mapped[str | None] = mapped_column(String(64))  # the url's own key (long connection), else the bot's
     kind: Mapped[str] = mapped_column(String(16))  # image | file | video | voice
     file_name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -466,6 +467,11 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # What the holder reports about what it holds (the smart robot's long
+    # connection: "connected" since when), read by /healthz in any process.
+    state: Mapped[str | None] = mapped_column(String(32))
+    since: Mapped[datetime | None] = mapped_column(DateTime)
+    detail: Mapped[str | None] = mapped_column(String(300))
 
 
 class AccessToken(Base):

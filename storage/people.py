@@ -37,11 +37,12 @@ def recent_volunteer_by(session: Session, member_id: int, now: datetime) -> Volu
 
 
 def attach_volunteer_evidence(session: Session, service: Volunteer, media_id: str | None, kind: str,
-                              file_name: str, now: datetime, url: str | None = None) -> int:
+                              file_name: str, now: datetime, url: str | None = None,
+                              aes_key: str | None = None) -> int:
     """A photo or file for a volunteer record, downloaded later like a
     report's (bot/wecom/media.py); how many the record has now."""
     session.add(Evidence(volunteer_id=service.id, media_id=media_id or "", url=url, kind=kind,
-                         file_name=file_name, received_at=now))
+                         file_name=file_name, received_at=now, aes_key=aes_key))
     session.flush()
     return session.scalar(select(func.count()).select_from(Evidence).where(Evidence.volunteer_id == service.id))
 

@@ -69,11 +69,13 @@ def recent_report_by(session: Session, member_id: int, now: datetime) -> Report 
 
 
 def attach_evidence(session: Session, report: Report, media_id: str | None, kind: str,
-                    file_name: str, now: datetime, url: str | None = None) -> Evidence:
+                    file_name: str, now: datetime, url: str | None = None,
+                    aes_key: str | None = None) -> Evidence:
     """A photo or file for a report, to be downloaded: by an app MediaId or
-    by a smart robot's url."""
+    by a smart robot's url (decrypted with `aes_key`, its own key over the
+    long connection, or else the bot's)."""
     evidence = Evidence(report_id=report.id, media_id=media_id or "", url=url, kind=kind,
-                        file_name=file_name, received_at=now)
+                        file_name=file_name, received_at=now, aes_key=aes_key)
     session.add(evidence)
     if report.superseded_by is None:  # the current version's files are the cell's count
         session.execute(update(Assignment).where(Assignment.task_id == report.task_id,
@@ -82,10 +84,10 @@ def attach_evidence(session: Session, report: Report, media_id: str | None, kind
     return evidence
 
 
-def evidence_to_fetch(session: Session, limit: int) -> list[tuple[int, str, str | None, str]]:
-    """(id, media id, url, file name) of evidence not yet downloaded nor given up on."""
+def evidence_to_fetch(session: Session, limit: int) -> list[tuple[int, str, str | None, str, str | None]]:
+    """(id, media id, url, file name, url's own key) of evidence not yet downloaded nor given up on."""
     return [tuple(r) for r in session.execute(
-        select(Evidence.id, Evidence.media_id, Evidence.url, Evidence.file_name).where(
+        select(Evidence.id, Evidence.media_id, Evidence.url, Evidence.file_name, Evidence.aes_key).where(
             Evidence.path.is_(None), Evidence.last_error.is_(None)).order_by(Evidence.id).limit(limit))]
 
 

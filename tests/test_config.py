@@ -42,6 +42,10 @@ def test_zhibu_config_names_the_file(tmp_path):
     ({"ZHIBU_SCHEDULER__TIMEZONE": "Mars/Base"}, "scheduler.timezone"),
     ({"ZHIBU_DATABASE__URL": "zhibu.db"}, "database.url"),
     ({"ZHIBU_WECOM__COPR_ID": "x"}, "wecom.copr_id"),
+    ({"ZHIBU_AIBOT__MODE": "websocket"}, "aibot.mode"),
+    ({"ZHIBU_AIBOT__MODE": "long_connection", "ZHIBU_AIBOT__BOT_ID": "b"}, "aibot.secret"),
+    ({"ZHIBU_AIBOT__MODE": "long_connection", "ZHIBU_AIBOT__BOT_ID": "b", "ZHIBU_AIBOT__SECRET": "s",
+      "ZHIBU_AIBOT__WS_URL": "https://openws.work.weixin.qq.com"}, "aibot.ws_url"),
 ])
 def test_a_bad_value_stops_with_one_line_naming_the_key(env, message):
     with pytest.raises(ConfigError) as err:

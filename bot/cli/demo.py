@@ -56,7 +56,11 @@ NOTES = ("已召开支委会研究部署，形成会议记录", "已组织党员
 MEETINGS = ("支委会", "党小组会", "主题党日")
 
 
-def demo_config(port: int, standin_port: int) -> dict:
+def demo_config(port: int, standin_port: int, long_connection: bool = False) -> dict:
+    aibot = {"token": "demoAibot", "encoding_aes_key": "AibotAesKey0123456789AibotAesKey01234567890"}
+    if long_connection:  # the stand-in's WebSocket endpoint, on the next port
+        aibot = {"mode": "long_connection", "bot_id": "demo-aibot", "secret": "demo-aibot-secret",
+                 "ws_url": f"ws://127.0.0.1:{standin_port + 1}"}
     return {
         "database": {"url": "sqlite:///data/demo.db"},
         "wecom": {"corp_id": "wwdemo0000000001", "agent_id": 1000002, "secret": "demo-secret",
@@ -64,16 +68,17 @@ def demo_config(port: int, standin_port: int) -> dict:
                   "api_base": f"http://127.0.0.1:{standin_port}/cgi-bin/",
                   "oauth_url": f"http://127.0.0.1:{standin_port}/connect/oauth2/authorize",
                   "sso_url": f"http://127.0.0.1:{standin_port}/wwlogin/sso/login"},
-        "aibot": {"token": "demoAibot", "encoding_aes_key": "AibotAesKey0123456789AibotAesKey01234567890"},
+        "aibot": aibot,
         "server": {"host": "127.0.0.1", "port": port, "media_dir": "data/demo-media"},
     }
 
 
-def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> None:
+def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091, long_connection: bool = False) -> None:
     os.chdir(ROOT)
     DEMO_CONFIG.parent.mkdir(exist_ok=True)
     DEMO_CONFIG.write_text("# Written by `python -m bot demo`: loopback only, made-up secrets.\n"
-                           + yaml.safe_dump(demo_config(port, standin_port), allow_unicode=True), "utf-8")
+                           + yaml.safe_dump(demo_config(port, standin_port, long_connection), allow_unicode=True),
+                           "utf-8")
     runtime = Runtime.from_config(load_config(str(DEMO_CONFIG), environ={}))
     upgrade(runtime.engine)
     with transaction(runtime.sessions) as session:
@@ -91,7 +96,8 @@ def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> Non
     print(f"示例计划：{'；'.join(str(p) for p in plans)}")
     if not serve_too:
         return
-    standin = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(standin_port)])
+    standin = subprocess.Popen([sys.executable, "-m", "bot.wecom.standin", "--port", str(standin_port),
+                                "--ws-port", str(standin_port + 1)])
     _stand_in_scans_as(standin_port, DEMO_USER)
     print(f"企业微信模拟服务：http://127.0.0.1:{standin_port}/_standin/received（查看已“发出”的消息）")
     print(f"服务：http://127.0.0.1:{port}/healthz   工作台：http://127.0.0.1:{port}/dashboard/")
@@ -105,6 +111,12 @@ def run_demo(port: int, serve_too: bool = True, standin_port: int = 8091) -> Non
           "  .venv/bin/python -m bot say u700029 签到      # 流动党员签到\n"
           "  .venv/bin/python -m bot say s7001 进度        # 组织部查看进度\n"
           "  （或 ./run say u700001 帮助）")
+    if long_connection:
+        print("智能机器人长连接（定时任务进程连到模拟服务）：群里 @机器人 可这样模拟：\n"
+              f"  curl -d '{{\"body\": {{\"msgid\": \"m1\", \"chatid\": \"wrDemoGroup\", \"chattype\": \"group\", "
+              f"\"from\": {{\"userid\": \"u700001\"}}, \"msgtype\": \"text\", \"text\": {{\"content\": \"@支部通 任务\"}}}}}}' "
+              f"http://127.0.0.1:{standin_port}/_standin/aibot-push\n"
+              f"  回复见 http://127.0.0.1:{standin_port}/_standin/received（aibot_ws/…）")
     from bot.web.server import serve
     try:
         serve(runtime, "127.0.0.1", port, 2)

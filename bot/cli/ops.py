@@ -155,6 +155,8 @@ def _doctor(robots: int) -> int:
     checks.append(_media_folder(rt))
     checks.append(_holidays(rt))
     checks.append(_clock(rt, client))
+    if rt.config["aibot.mode"] == "long_connection":
+        checks.append(_long_connection(rt, database.status != FAIL))
     return _report(checks)
 
 
@@ -169,8 +171,10 @@ def _report(checks: list[Check]) -> int:
 
 def _config(rt) -> Check:
     config = rt.config
-    missing = [k for k in ("wecom.corp_id", "wecom.agent_id", "wecom.secret", "wecom.token",
-                           "wecom.encoding_aes_key") if not config[k]]
+    needed = ("wecom.corp_id", "wecom.agent_id", "wecom.secret", "wecom.token", "wecom.encoding_aes_key")
+    if config["aibot.mode"] == "long_connection":  # no callback URL on an intranet: the smart robot's id and secret
+        needed = ("wecom.corp_id", "wecom.agent_id", "wecom.secret", "aibot.bot_id", "aibot.secret")
+    missing = [k for k in needed if not config[k]]
     where = config.source
     if missing:
         return Check(FAIL, "配置 config", f"{where}：缺少 {', '.join(missing)} missing "
@@ -321,3 +325,28 @@ def _clock(rt, client) -> Check:
         return Check(WARN, name, f"与企业微信相差 {shown}（多台主机靠时钟比较租约；请校时 NTP） off by {shown}")
     return Check(OK, name, f"与企业微信相差 {shown} off by {shown} from WeCom")
 
+
+
+def _long_connection(rt, database_ok: bool) -> Check:
+    """The smart robot's long connection, as its holder last reported it (the lease row)."""
+    from bot.wecom.longconn import CONNECTED, LEASE, REFUSED
+    from storage.leases import state_of
+    name = "长连接 long connection"
+    if not database_ok:
+        return Check(SKIP, name, "需要数据库 needs the database")
+    with rt.sessions() as session:
+        lease = state_of(session, LEASE)
+    where = rt.config["aibot.ws_url"]
+    if lease is None or lease.state is None:
+        return Check(WARN, name, f"{where} 从未连接（定时任务进程未运行？python -m bot serve 或 scheduler） "
+                     "never connected: is the scheduler running?")
+    since = f"{lease.since:%Y-%m-%d %H:%M:%S}" if lease.since else "?"
+    detail = f"：{lease.detail}" if lease.detail else ""
+    if not lease.live(rt.clock.now()):
+        return Check(WARN, name, f"{where} 无进程持有（上次状态 {lease.state}，{since}） no process holds it "
+                     f"(last {lease.state} at {since}): is the scheduler running?")
+    if lease.state == CONNECTED:
+        return Check(OK, name, f"{where} 已连接，自 {since}（{lease.holder}） connected since {since}")
+    if lease.state == REFUSED:
+        return Check(FAIL, name, f"{where} 订阅被拒绝 subscription refused{detail}")
+    return Check(WARN, name, f"{where} {lease.state}，自 {since}{detail}")

@@ -60,7 +60,9 @@ def serve_command(runtime, host, port, workers) -> None:
 @cli.command("demo", help="演示：示例县名册和计划 + 本机企业微信模拟服务 demo with the example county")
 @click.option("--port", type=int, default=8080, help="端口 port (默认 8080)")
 @click.option("--no-serve", is_flag=True, help="只准备数据，不启动服务 prepare only")
+@click.option("--long-connection", is_flag=True,
+              help="智能机器人走长连接（内网模式）the smart robot over its long connection")
 @pass_runtime(database=False)
-def demo_command(runtime, port, no_serve) -> None:
+def demo_command(runtime, port, no_serve, long_connection) -> None:
     from bot.cli.demo import run_demo
-    run_demo(port, serve_too=not no_serve)
+    run_demo(port, serve_too=not no_serve, long_connection=long_connection)

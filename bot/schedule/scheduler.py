@@ -10,10 +10,18 @@ tables (job_runs, deliveries) — no pickled job store to go stale.
   sheet on the first working day, reminders, escalations, mobile members);
 - every few seconds: the delivery worker sends whatever is due;
 - at start: a catch-up of today's daily run if its time has passed (the
-  job_runs key makes it once, never twice)."""
+  job_runs key makes it once, never twice);
+- with `aibot.mode: long_connection`: the smart robot's long connection
+  (bot/wecom/aibot_link.py), held by the leader only — it is the leader's
+  delivery worker that pushes over it.
+
+A graceful stop (SIGTERM from `serve` or systemd, Ctrl-C) gives the leases
+up at once, so the next leader — on another host too — takes over without
+waiting for them to expire."""
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -29,7 +37,7 @@ from bot.schedule.daily import run_daily
 from bot.wecom.media import fetch_pending
 from bot.runtime import Runtime
 from storage.db import transaction
-from storage.leases import holder_name, try_acquire
+from storage.leases import holder_name, release, try_acquire
 from storage.events import add_event
 
 log = logging.getLogger(__name__)
@@ -49,12 +57,19 @@ class Scheduler:
         self.tz = runtime.clock.zone  # the one zone: triggers and records read the same clock
         hour, minute = runtime.config["scheduler.monthly_push_time"].split(":")
         self.push_hour, self.push_minute = int(hour), int(minute)
+        self.link = None
+        if runtime.config["aibot.mode"] == "long_connection":
+            from bot.wecom.aibot_link import AibotLink
+            self.link = AibotLink(runtime, may_hold=lambda: self.leading and not self.stopped.is_set())
 
     def is_leader(self) -> bool:
         """Take or renew the lease; whether this process leads now. A
         follower that becomes the leader while the jobs run (the old leader
         died) catches up today's run and sends what is due at once, without
-        waiting for the next tick."""
+        waiting for the next tick. A stopping scheduler does not lead (its
+        lease was given up; a job still running must not take it back)."""
+        if self.stopped.is_set():
+            return False
         with transaction(self.runtime.sessions) as session:
             leading = try_acquire(session, LEASE, self.holder, self.runtime.clock.now(), self.lease_ttl)
         with self.transition:
@@ -124,11 +139,40 @@ class Scheduler:
     def run_forever(self) -> None:
         log.info("scheduler %s starting (push at %02d:%02d %s, lease %ss)", self.holder,
                  self.push_hour, self.push_minute, self.tz, int(self.lease_ttl.total_seconds()))
-        self.catch_up()
-        jobs = self.build(blocking=True)
-        beat = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
-        beat.start()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)  # (SIGINT already raises KeyboardInterrupt)
         try:
+            self.catch_up()
+            jobs = self.build(blocking=True)
+            beat = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+            beat.start()
+            if self.link is not None:
+                self.link.start()
             jobs.start()
+        except (KeyboardInterrupt, SystemExit):
+            log.info("scheduler %s stopping", self.holder)
         finally:
-            self.stopped.set()
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop, and give up the scheduler's lease and the long connection's
+        at once: the next leader need not wait for them to expire."""
+        self.stopped.set()
+        if self.jobs is not None and self.jobs.running:
+            self.jobs.shutdown(wait=False)
+        if self.link is not None:
+            self.link.stop()
+        with self.transition:
+            leading, self.leading = self.leading, False
+        if leading:
+            try:
+                with transaction(self.runtime.sessions) as session:
+                    release(session, LEASE, self.holder, self.runtime.clock.now())
+                log.info("scheduler %s gave up the lead", self.holder)
+            except Exception:
+                log.exception("scheduler %s could not release its lease", self.holder)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM: unwind like Ctrl-C, through run_forever's shutdown."""
+    raise SystemExit(0)

@@ -7,7 +7,8 @@ Two kinds of figures:
   scrape adds them up;
 - the bot's state, read from the database at scrape time: outbox rows by
   state and channel, the oldest pending row's wait, each lease's holder and
-  time left (the scheduler's is its heartbeat).
+  time left (the scheduler's is its heartbeat), and whether the smart
+  robot's long connection is up.
 Scraping needs no login; `metrics.allow` limits it to some addresses."""
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from bot.wecom.longconn import CONNECTED, LEASE
 from storage import metrics as figures
+from storage.leases import state_of
 
 blueprint = Blueprint("metrics", __name__)
 CALLBACK_ROUTES = {"wecom.callback": "app", "aibot.aibot": "aibot"}
@@ -79,6 +82,13 @@ class _StateCollector:
         for name, holder, expires_at in leases:
             left.add_metric([name, holder], (expires_at - now).total_seconds())
         yield left
+        if self.runtime.config["aibot.mode"] == "long_connection":
+            with self.runtime.sessions() as session:
+                lease = state_of(session, LEASE)
+            up = lease is not None and lease.live(now) and lease.state == CONNECTED
+            yield GaugeMetricFamily("zhibu_long_connection_up",
+                                    "1 while the smart robot's long connection is up (its holder says so)",
+                                    value=1.0 if up else 0.0)
 
 
 def _allowed(remote: str | None) -> bool:

@@ -17,6 +17,8 @@ text items are the command, the images its evidence), image / file / video
 (an encrypted url: evidence), voice (its speech-to-text is the command),
 a quoted message (its photo or file counts as evidence too), event
 (enter_chat, template_card_event, feedback_event) and stream refreshes.
+The long connection's frames carry the same body (`aibot_body`), each
+photo or file with its own `aeskey` (kept with the Media).
 @-mentions are removed wherever they are: the bot's own names (config
 aibot.name, names with spaces too), WeChat-style mentions ended by U+2005,
 and any @word at the start or the end."""
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 MEDIA_KINDS = ("image", "voice", "video", "file")
 CARD_EVENT = "template_card_event"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_AES_KEY = re.compile(r"[A-Za-z0-9+/]{43,44}={0,2}")  # base64 of 32 bytes, with or without its "="
 
 
 class BadMessage(Exception):
@@ -155,6 +158,13 @@ def aibot_message(plaintext: str, bot_names: tuple[str, ...] = ()) -> Inbound:
         doc = json.loads(plaintext)
     except ValueError:
         raise BadMessage("smart-robot message is not JSON") from None
+    return aibot_body(doc, bot_names)
+
+
+def aibot_body(doc: object, bot_names: tuple[str, ...] = ()) -> Inbound:
+    """A smart robot message as a JSON object → Inbound: the decrypted
+    callback, or the body of a long-connection frame (the same fields, plus
+    each photo's or file's own `aeskey`)."""
     if not isinstance(doc, dict):
         raise BadMessage("smart-robot message is not an object")
     user = _name(_field(_object(doc, "from", required=True), "userid", required=True), "from.userid", 64)
@@ -228,7 +238,10 @@ def _media(kind: str, item: dict) -> Media:
     url = _name(_field(item, "url", required=True), f"{kind} url", 4096)
     if not url.startswith(("https://", "http://")):
         raise BadMessage(f"smart-robot {kind} url is not http(s)")
-    return Media(kind, url=url, file_name=_field(item, "filename") or None)
+    key = _field(item, "aeskey") or None  # long connection: this file's own key (doc 101463)
+    if key is not None and not _AES_KEY.fullmatch(key):
+        raise BadMessage(f"bad smart-robot {kind} aeskey")
+    return Media(kind, url=url, file_name=_field(item, "filename") or None, aes_key=key)
 
 
 def _items(mixed: dict, texts: list[str], media: list[Media]) -> None:

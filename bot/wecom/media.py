@@ -4,8 +4,9 @@ the 5-second callback.
 
 Two sources (WECOM.md §7): the app callback's MediaId, fetched with
 media/get (a media id lives 3 days); and the smart robot's url, whose
-download is the file encrypted with the bot's EncodingAESKey (media/get
-cannot fetch those). A transient failure is tried again on the next round;
+download is the file encrypted with the bot's EncodingAESKey — or, over the
+long connection, with the key that came with that photo or file (doc
+101463) — media/get cannot fetch those. A transient failure is tried again on the next round;
 a permanent one (an expired id, bytes that do not decrypt) is recorded on
 the evidence row and shown with the report."""
 from __future__ import annotations
@@ -37,9 +38,9 @@ def fetch_pending(runtime: Runtime, client: WeComClient, limit: int = 50) -> int
     with runtime.sessions() as session:
         pending = evidence_to_fetch(session, limit)
     saved = 0
-    for evidence_id, media_id, url, file_name in pending:
+    for evidence_id, media_id, url, file_name, own_key in pending:
         try:
-            data, served_name = _download(runtime, client, media_id, url)
+            data, served_name = _download(runtime, client, media_id, url, own_key)
         except SendError as e:
             if e.permanent:
                 _record(runtime, evidence_id, last_error=f"下载失败：{e}")
@@ -66,10 +67,11 @@ def _write_private(path: Path, data: bytes) -> None:
         out.write(data)
 
 
-def _download(runtime: Runtime, client: WeComClient, media_id: str, url: str | None) -> tuple[bytes, str | None]:
+def _download(runtime: Runtime, client: WeComClient, media_id: str, url: str | None,
+              own_key: str | None = None) -> tuple[bytes, str | None]:
     if not url:
         return client.download_media(media_id)
-    key = runtime.config["aibot.encoding_aes_key"]
+    key = own_key.rstrip("=") if own_key else runtime.config["aibot.encoding_aes_key"]
     if not key:
         raise SendError("未配置 aibot.encoding_aes_key，无法解密智能机器人的文件", permanent=True)
     sealed, served_name = client.download_url(url)

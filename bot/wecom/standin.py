@@ -30,13 +30,15 @@ three members.
 `latency` (seconds) is slept on every API call, in the handler's own
 thread: many calls wait at once, as from a county server to WeCom.
 
-Run alone: python -m bot.wecom.standin --port 8091 [--limits real] [--latency 0.05]
+Run alone: python -m bot.wecom.standin --port 8091 [--ws-port 8092] [--limits real] [--latency 0.05]
 Control over HTTP (for other processes): GET /_standin/received,
 POST /_standin/fault {"path": "...", "errcode": 45009, "times": 2},
 POST /_standin/slow {"seconds": 0.05}, POST /_standin/expire-tokens,
 POST /_standin/chat {"chatid": "...", "userlist": [...]}, POST /_standin/reset,
 POST /_standin/oauth-user {"userid": "s7001"} (whom the OAuth pages sign in),
-POST /_standin/oauth-code {"code": "…", "userid": "s7001"} (a code to accept).
+POST /_standin/oauth-code {"code": "…", "userid": "s7001"} (a code to accept),
+POST /_standin/aibot-push {"body": {…}, "event": false, "times": 1}, /_standin/aibot-kill,
+/_standin/aibot-replace (the smart robot's long connection: bot/wecom/standin_ws.py).
 
 WeCom sign-in: GET /connect/oauth2/authorize (inside WeCom) and
 /wwlogin/sso/login (the QR page) send the browser straight back to
@@ -506,6 +508,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(too_long)
         self._record("aibot/response", code, doc)
         self._answer({"errcode": 0, "errmsg": "ok"})
+
+    def _aibot_control(self, action: str, doc: dict) -> None:
+        """The long connection's hooks for other processes (the demo): push, kill, replace."""
+        endpoint = self.standin.aibot
+        if action == "push":
+            req_id = endpoint.push(doc["body"], doc.get("bot_id"), bool(doc.get("event")),
+                                   times=int(doc.get("times", 1)))
+            return self._answer({"ok": True, "req_id": req_id})
+        if action in ("kill", "replace"):
+            return self._answer({"ok": getattr(endpoint, action)(doc.get("bot_id"))})
+        return self._answer({"ok": False, "error": f"no aibot-{action}"}, 404)
+
     def _authorize(self, query: dict) -> None:
         """The user "scans" at once: back to redirect_uri with a code and the state."""
         back = query.get("redirect_uri", "")
@@ -534,6 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _control(self, action: str, body: bytes) -> None:
         st, doc = self.state, json.loads(body or b"{}")
+        if action.startswith("aibot-"):
+            return self._aibot_control(action[len("aibot-"):], doc)
         with st.lock:
             if action == "received":
                 return self._answer({"received": st.received, "dropped": st.dropped,
@@ -563,9 +579,10 @@ class _Handler(BaseHTTPRequestHandler):
 class WeComStandin:
     """Start on a free loopback port; `api_base` is what wecom.api_base takes."""
 
-    def __init__(self, port: int = 0, limits: str = "lenient", latency: float = 0.0):
+    def __init__(self, port: int = 0, limits: str = "lenient", latency: float = 0.0, ws_port: int = 0):
         self.state = StandinState(limits=limits, delay=latency)
-        handler = type("Handler", (_Handler,), {"state": self.state})
+        self._aibot, self._ws_port = None, ws_port
+        handler = type("Handler", (_Handler,), {"state": self.state, "standin": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 256  # many clients connecting at once
@@ -582,6 +599,27 @@ class WeComStandin:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self._aibot is not None:
+            self._aibot.stop()
+
+    @property
+    def aibot(self):
+        """The smart robot's long-connection endpoint (bot/wecom/standin_ws.py),
+        started on first use on a port of its own."""
+        with self.state.lock:
+            if self._aibot is None:
+                from bot.wecom.standin_ws import AibotEndpoint
+                self._aibot = AibotEndpoint(self._record_ws, self._ws_port).start()
+            return self._aibot
+
+    @property
+    def ws_url(self) -> str:
+        """What aibot.ws_url takes."""
+        return self.aibot.url
+
+    def _record_ws(self, path: str, to: str, doc: dict) -> None:
+        with self.state.lock:
+            self.state.received.append({"path": path, "to": to, "body": doc, "at": time.time()})
 
     # test helpers, same process
     def fail(self, path: str, errcode: int | None = None, times: int = 1, http_status: int = 200,
@@ -667,9 +705,12 @@ def main() -> None:
                         help="real: per-person, appchat person-time and per-API corp limits, "
                              "with WeCom's silent drops and 45009 blocks")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept on every API call")
+    parser.add_argument("--ws-port", type=int, default=8092,
+                        help="the smart robot's long connection (aibot.ws_url)")
     args = parser.parse_args()
-    standin = WeComStandin(args.port, args.limits, args.latency)
-    print(f"WeCom stand-in on {standin.api_base} (limits {args.limits}, latency {args.latency}s)", flush=True)
+    standin = WeComStandin(args.port, args.limits, args.latency, ws_port=args.ws_port)
+    print(f"WeCom stand-in on {standin.api_base} (limits {args.limits}, latency {args.latency}s), "
+          f"long connection on {standin.ws_url}", flush=True)
     standin.server.serve_forever()
 
 

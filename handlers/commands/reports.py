@@ -107,7 +107,7 @@ def attach(ctx: Context, report) -> str:
     media = ctx.inbound.media
     for i, item in enumerate(media, start=1):
         attach_evidence(ctx.session, report, item.media_id, item.kind, _file_name(ctx, item, i), ctx.now,
-                        url=item.url)
+                        url=item.url, aes_key=item.aes_key)
     task = task_by_id(ctx.session, report.task_id)
     kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
     what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
@@ -118,7 +118,7 @@ def _attach_to_service(ctx: Context, service) -> str:
     media, count = ctx.inbound.media, 0
     for i, item in enumerate(media, start=1):
         count = attach_volunteer_evidence(ctx.session, service, item.media_id, item.kind,
-                                          _file_name(ctx, item, i), ctx.now, url=item.url)
+                                          _file_name(ctx, item, i), ctx.now, url=item.url, aes_key=item.aes_key)
     kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
     what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
     return (f"已将{what}作为你{service.day.month}月{service.day.day}日志愿服务 {service.hours:g} 小时的记录"
