@@ -55,6 +55,12 @@ def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_p
     summary = rows_of(out, "汇总")
     assert summary[0][:2] == ("支部编码", "支部名称") and summary[1][0] == "ZB0001"
     assert summary[1][7] == 1 and summary[1][8] == 1  # one back-filled meeting, one correction
+    lean = tmp_path / "台账-不含党员简历.xlsx"  # --no-members: the branches' records only
+    result = CliRunner().invoke(cli, ["ledger", "--branch", "ZB0001", "--from", "2026-10", "--to", "2026-11",
+                                      "--no-members", "-o", str(lean)], obj=county, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert load_workbook(lean).sheetnames == ["汇总", "ZB0001 县财政局机关党支部"]
+    assert rows_of(lean, "ZB0001 县财政局机关党支部") == [header, *rows]
 
 
 def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path):

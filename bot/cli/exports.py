@@ -12,9 +12,10 @@ from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange, Period, Quar
 @click.option("--branch", multiple=True, metavar="CODE", help="只导出这个支部（可重复）branch code")
 @click.option("--from", "first", metavar="YYYY-MM", help="起始月份 YYYY-MM（默认当年1月）")
 @click.option("--to", "last", metavar="YYYY-MM", help="截止月份 YYYY-MM（默认本月）")
+@click.option("--no-members", is_flag=True, help="不含党员简历页（全县台账页数减半）")
 @click.option("-o", "--output", required=True, metavar="FILE", help="输出文件 .xlsx")
 @pass_runtime
-def ledger(runtime, branch, first, last, output) -> None:
+def ledger(runtime, branch, first, last, no_members, output) -> None:
     from bot.exports.ledger import write_ledger
     from storage.orgs import active_branches
     today = runtime.clock.today()
@@ -30,7 +31,8 @@ def ledger(runtime, branch, first, last, output) -> None:
             found = {b.code for b in branches}
             raise UsageError(f"没有找到支部 {'、'.join(c for c in branch if c not in found)}")
         ledgers = build_ledgers(session, branches, first, last, today)
-    write_ledger(ledgers, output, f"台账 {first} 至 {last}，导出于 {runtime.clock.now():%Y-%m-%d %H:%M}", runtime.clock.now())
+    write_ledger(ledgers, output, f"台账 {first} 至 {last}，导出于 {runtime.clock.now():%Y-%m-%d %H:%M}",
+                 runtime.clock.now(), members=not no_members)
     print(f"已导出 {len(ledgers)} 个支部的台账（{first} 至 {last}）：{output}")
 
 

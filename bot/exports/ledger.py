@@ -23,9 +23,11 @@ MEMBER_WIDTHS = (10, 8, 40, 12, 12, 18, 10, 36, 14, 26)
 
 
 def write_ledger(ledgers: list[BranchLedger], path: str | Path, title: str,
-                 exported_at: datetime | None = None) -> list[str]:
+                 exported_at: datetime | None = None, members: bool = True) -> list[str]:
     """Writes the workbook; returns its sheet names in order. `exported_at`
-    (printed in every page's footer) defaults to now on the default clock."""
+    (printed in every page's footer) defaults to now on the default clock.
+    Without `members`, no 党员简历 sheets: a county's ledger in half the
+    sheets, for an office that wants the branches' records only."""
     book = StreamingWorkbook(path, exported_at or Clock().now())
     names = [book.add_sheet(SUMMARY_TITLE, SUMMARY_HEADERS, SUMMARY_WIDTHS, summary_rows(ledgers, title),
                             caption=title)]
@@ -35,6 +37,8 @@ def write_ledger(ledgers: list[BranchLedger], path: str | Path, title: str,
                                     caption=branch))
         # Next to it, its members (党员简历): the word first, so a long code cut to fit
         # the 31-unit name still leaves the sheet recognisable; the caption says it in full.
+        if not members:
+            continue
         names.append(book.add_sheet(f"{MEMBER_SHEET} {lg.branch.code}", MEMBER_HEADERS, MEMBER_WIDTHS,
                                     member_rows(lg), mark_last=True, caption=f"{branch} {MEMBER_SHEET}"))
     book.close()
