@@ -11,8 +11,9 @@ a smart robot's mixed message or voice); photos and files that come with
 a report are its evidence, alone they are evidence of the sender's last
 report; a location is a check-in; entering the chat (enter_agent,
 enter_chat) gets a short greeting once a day; a card's button
-(template_card_event) is handlers/commands/cards.py `click`, answered by a
-message; other events are only logged.
+(template_card_event) is handlers/commands/cards.py `click` (a proposal's
+确认 / 取消: handlers/understand/answer.py `click`), answered by a message;
+other events are only logged.
 
 The answer is due before WeCom gives up on the callback. A `Deadline`
 shared with the web thread decides, once, who carries it: the HTTP reply,
@@ -134,8 +135,8 @@ def handler_for(command: Command, actor: Actor) -> Fn:
         return REGISTRY.resolve(command.name, actor)
     if command.name == "evidence":
         return reports.evidence
-    if command.name == "card":
-        return cards.click
+    if command.name == "card":  # a proposal's 确认 / 取消, or one of one-tap's cards
+        return own_words.click if own_words.is_proposal_button(command.rest) else cards.click
     if command.name == "unsupported":
         return lambda cmd, ctx: UNSUPPORTED
     if command.name == "too_long":
@@ -236,7 +237,7 @@ def _answer(inbound: Inbound, command: Command | None, session: Session, inbound
         ctx = Context(session, now, actor, inbound, inbound_id)
         if command.name == "unknown":  # no exact command: own words (handlers/understand/)
             reply, outcome = own_words.answer(inbound.text, ctx)
-            return fit(reply), outcome
+            return (None if reply is None else fit(reply)), outcome  # None: it went as a card
         handler = handler_for(command, actor)  # the role check: before the function runs
         reply = handler(command, ctx)
         if inbound.media and command.name != "evidence":  # photos sent with the command

@@ -35,3 +35,5 @@ class Inbound:
     quote: str = ""              # the text of a quoted message, for the log
     card_task: str | None = None      # template_card_event: the clicked card's task_id (its key is `text`)
     response_code: str | None = None  # … and the one-use code that updates that card
+    cards: bool = False  # whether this sender can be answered with a card here (the app 1:1 chat, see
+    #                      bot/web/callback.py): a proposal then comes as a card with 确认 / 取消

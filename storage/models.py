@@ -585,3 +585,6 @@ class Proposal(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The random key its card's 确认 / 取消 buttons carry (none when answered by text):
+    # a click is acted on only for a key found here and the proposal's own person.
+    card_key: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -66,18 +66,20 @@ class CardBody:
     response_code: str = ""
     replace_name: str = ""
     replaces: str = ""   # the WeCom task_id of the card a click came from (an update)
+    text: str = ""       # a longer plain text under the title (WeCom's sub_title_text)
 
     def dump(self) -> str:
         return json.dumps({"key": self.key, "title": self.title, "desc": self.desc, "rows": self.rows,
                            "buttons": self.buttons, "response_code": self.response_code,
-                           "replace_name": self.replace_name, "replaces": self.replaces}, ensure_ascii=False)
+                           "replace_name": self.replace_name, "replaces": self.replaces, "text": self.text},
+                          ensure_ascii=False)
 
     @classmethod
     def load(cls, text: str) -> "CardBody":
         doc = json.loads(text)
         return cls(doc["key"], doc["title"], doc.get("desc", ""), tuple(map(tuple, doc.get("rows", ()))),
                    tuple(map(tuple, doc.get("buttons", ()))), doc.get("response_code", ""),
-                   doc.get("replace_name", ""), doc.get("replaces", ""))
+                   doc.get("replace_name", ""), doc.get("replaces", ""), doc.get("text", ""))
 
 
 def button_key(action: str, card_key: str) -> str:

@@ -1,9 +1,11 @@
 """Proposals: what the bot understood from someone's own words and offered
 to do, awaiting their 是 (handlers/understand/). One pending proposal per
 person; taking one is a compare-and-set, so two processes that each get a
-是 (or a 是 and a card's 确认) act on it once."""
+是 (or a 是 and a card's 确认) act on it once. A proposal shown as a card
+has a random key, the only thing its buttons carry (`new_card_key`)."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,17 +27,23 @@ class Offer:
     inbound_id: int | None
     received_at: datetime
     expires_at: datetime
+    state: str = PENDING
+
+
+def new_card_key() -> str:
+    """A random key for a proposal's card (24 characters of [A-Za-z0-9_-])."""
+    return secrets.token_urlsafe(18)
 
 
 def propose(session: Session, member_id: int, command: str, summary: str, inbound_id: int | None,
-            now: datetime) -> int:
+            now: datetime, card_key: str | None = None) -> int:
     """Keep a new proposal for this person; any earlier pending one is replaced."""
     conn = session.connection()
     conn.execute(update(Proposal).where(Proposal.member_id == member_id, Proposal.state == PENDING)
                  .values(state=REPLACED, decided_at=now))
     result = conn.execute(insert(Proposal).values(
         member_id=member_id, command=command, summary=summary, inbound_id=inbound_id, state=PENDING,
-        received_at=now, expires_at=now + LIFETIME))
+        received_at=now, expires_at=now + LIFETIME, card_key=card_key))
     return result.inserted_primary_key[0]
 
 
@@ -49,6 +57,14 @@ def latest_pending(session: Session, member_id: int) -> Offer | None:
 
 def proposal_by_id(session: Session, proposal_id: int) -> Offer | None:
     row = session.connection().execute(select(*_COLUMNS).where(Proposal.id == proposal_id)).first()
+    return Offer(*row) if row else None
+
+
+def proposal_by_key(session: Session, key: str) -> Offer | None:
+    """The proposal whose card carries `key`; None for a key never issued."""
+    if not key or len(key) > 32:
+        return None
+    row = session.connection().execute(select(*_COLUMNS).where(Proposal.card_key == key)).first()
     return Offer(*row) if row else None
 
 
@@ -78,4 +94,4 @@ def written_since(session: Session, user: str, after_id: int, before_id: int) ->
 
 
 _COLUMNS = (Proposal.id, Proposal.member_id, Proposal.command, Proposal.summary, Proposal.inbound_id,
-            Proposal.received_at, Proposal.expires_at)
+            Proposal.received_at, Proposal.expires_at, Proposal.state)

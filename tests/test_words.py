@@ -35,6 +35,18 @@ RECORDS = (Report, Meeting, Attendance, CheckIn, Volunteer, Study)
 SECRETARY, MEMBER, MOBILE = "u700041", "u700046", "u700048"
 
 
+@pytest.fixture
+def wecom(wired, county):
+    """These senders read the app through the WeChat plugin (text only), so a
+    proposal is the text reply they read; cards: tests/test_words_card.py."""
+    from bot.config import load_config
+    from bot.web import create_app
+    from tests.wecom_peer import WeComPeer
+    wired.config = load_config(environ={}, use_file=False,
+                               overrides={**wired.config.values, "wecom.plain_text_users": "all"})
+    return WeComPeer(create_app(runtime=wired).test_client(), county.clock)
+
+
 def _id(entry) -> str:
     return entry["text"][:24]
 

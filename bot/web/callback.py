@@ -20,6 +20,7 @@ import os
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as Waited
+from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
@@ -126,7 +127,16 @@ def _read_app(crypto: MessageCrypto, now: int) -> Inbound:
     encrypt, to_user = envelope_xml(request.get_data())
     if to_user and to_user != crypto.receive_id:
         raise CryptoError("ToUserName is not our corp id")
-    return app_message(open_callback(crypto, request.args, encrypt, now))
+    inbound = app_message(open_callback(crypto, request.args, encrypt, now))
+    return replace(inbound, cards=sees_cards(current_app.extensions["zhibu"].config, inbound.user))
+
+
+def sees_cards(config, userid: str) -> bool:
+    """Whether a card can answer this person in the app's 1:1 chat: the app can
+    send (message/send needs its secret and agent id) and they do not read it
+    through the WeChat plugin (`wecom.plain_text_users`: text only, WECOM.md §7)."""
+    users = config["wecom.plain_text_users"]
+    return bool(config["wecom.secret"] and config["wecom.agent_id"]) and "all" not in users and userid not in users
 
 
 def _app_late(runtime: Runtime) -> Late:

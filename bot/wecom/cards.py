@@ -3,8 +3,9 @@ button_interaction; message/update_template_card) from a CardBody. WeCom's
 rules (docs 90236, 94945; WECOM.md §7): task_id unique per app, only
 [0-9A-Za-z_-@], ≤ 128 bytes; main_title.title required; at most 6 buttons,
 each with text and a key ≤ 1,024 bytes, keys unique in the card;
-horizontal_content_list ≤ 6 rows. Titles are cut to WeCom's advised
-lengths here so the card looks as meant on a phone."""
+horizontal_content_list ≤ 6 rows; sub_title_text up to 160 characters.
+Titles are cut to WeCom's advised lengths here so the card looks as meant
+on a phone."""
 from __future__ import annotations
 
 import secrets
@@ -13,7 +14,7 @@ from storage.outbox import CardBody, button_key
 
 SOURCE = "支部通"
 TITLE_CHARS, DESC_CHARS, KEYNAME_CHARS, VALUE_CHARS, BUTTON_CHARS = 36, 44, 5, 30, 10
-MAX_BUTTONS, MAX_ROWS = 6, 6
+MAX_BUTTONS, MAX_ROWS, TEXT_CHARS = 6, 6, 160
 
 
 def task_id(card: CardBody, resent: bool = False) -> str:
@@ -34,6 +35,8 @@ def template_card(card: CardBody, resent: bool = False, task: str | None = None)
         "button_list": [{"text": text[:BUTTON_CHARS], "style": 1 if i == 0 else 2, "key": button_key(action, card.key)}
                         for i, (text, action) in enumerate(card.buttons[:MAX_BUTTONS])],
     }
+    if card.text:
+        doc["sub_title_text"] = card.text[:TEXT_CHARS]
     if card.rows:
         doc["horizontal_content_list"] = [{"keyname": name[:KEYNAME_CHARS], "value": value[:VALUE_CHARS]}
                                           for name, value in card.rows[:MAX_ROWS]]

@@ -11,8 +11,12 @@
 - Notices, chit-chat, negations, the future, questions and reported speech
   get a short fitting answer and never a record.
 
-A proposal is addressed by its id (`decide`), so a card's 确认 / 取消
-buttons can carry it."""
+Where the sender can be shown a card (`Inbound.cards`: the app's 1:1 chat,
+not the WeChat plugin), the proposal comes as a card with 确认 / 取消 — the
+same words in it, and typing 是 still works. Its buttons carry only the
+proposal's random key; a click is acted on only for a key found and the
+proposal's own person, and then exactly as 是 / 不是 (`decide`); the card is
+updated to say 已确认 / 已取消 / 已过期."""
 from __future__ import annotations
 
 from datetime import date
@@ -24,8 +28,10 @@ from handlers.render import day, quote
 from handlers.understand.reading import READS, Reading, TaskInfo, World, read
 from storage.meetings import has_roll, people_of
 from storage.models import BRANCH
+from storage.addresses import member_owner
+from storage.outbox import CARD_UPDATE, CardBody, Message, enqueue, enqueue_reply, parse_button_key, with_card
 from storage.proposals import CANCELLED, CONFIRMED, LIFETIME, Offer, decide as decide_row, drop, latest_pending
-from storage.proposals import proposal_by_id, propose, written_since
+from storage.proposals import new_card_key, proposal_by_id, proposal_by_key, propose, written_since
 from storage.tasks import REPORTED, branch_tasks
 
 CONFIRM = frozenset({"是", "是的", "确认", "确定", "对", "对的", "好的", "好", "没错", "可以", "嗯是的", "yes"})
@@ -45,10 +51,14 @@ DECLINED = {
 }
 MINUTES = int(LIFETIME.total_seconds() // 60)
 MIN_CONFIDENCE = 0.6  # below it a reading is not offered at all: the short help instead
+BUTTONS = {"pyes": True, "pno": False}  # a proposal card's button actions: 确认, 取消
+SHOWN = {CONFIRMED: "已确认", CANCELLED: "已取消"}  # what a decided card says; any other end: 已过期
+FORGED = "这个按钮已失效，或不是发给你的，未做任何记录。"
 
 
-def answer(text: str, ctx: Context) -> tuple[str, str]:
-    """(reply, outcome for the inbound log) for a message that is no exact command."""
+def answer(text: str, ctx: Context) -> tuple[str | None, str]:
+    """(reply, outcome for the inbound log) for a message that is no exact
+    command; the reply is None when it went as a card."""
     said = normalise(text).lower()
     if said in CONFIRM or said in CANCEL:
         offer = latest_pending(ctx.session, ctx.actor.member.id)
@@ -104,15 +114,26 @@ def _chitchat(said: str, kind: str) -> str:
 
 # --- proposals -------------------------------------------------------------
 
-def _propose(reading: Reading, text: str, ctx: Context) -> tuple[str, str]:
+def _propose(reading: Reading, text: str, ctx: Context) -> tuple[str | None, str]:
     command = parse_command(reading.command)
     if command.name != reading.intent or command.problem:  # would not be acted on as understood
         return not_placed(text, ctx), "unknown"
     REGISTRY.resolve(command.name, ctx.actor)  # the role check, before anything is proposed
     summary = describe(reading, command, ctx)
-    proposal_id = propose(ctx.session, ctx.actor.member.id, reading.command, summary, ctx.inbound_id, ctx.now)
-    return (f"我理解为：{summary}。\n（相当于命令：{reading.command}）\n"
-            f"回复“是”确认，“不是”取消（{MINUTES}分钟内有效）。"), f"words: proposed {command.name} #{proposal_id} ({reading.confidence:.2f})"
+    key = new_card_key() if ctx.inbound.cards and ctx.inbound_id is not None else None
+    proposal_id = propose(ctx.session, ctx.actor.member.id, reading.command, summary, ctx.inbound_id, ctx.now,
+                          card_key=key)
+    reply = (f"我理解为：{summary}。\n（相当于命令：{reading.command}）\n"
+             f"回复“是”确认，“不是”取消（{MINUTES}分钟内有效）。")
+    outcome = f"words: proposed {command.name} #{proposal_id} ({reading.confidence:.2f})"
+    if key is None:
+        return reply, outcome
+    # The card instead of the passive reply (an app's passive reply cannot be a card):
+    # queued as the answer to this message, its text version for any channel without cards.
+    card = CardBody(key, f"请确认：{summary}", f"{MINUTES}分钟内有效", text=reply,
+                    buttons=(("确认", "pyes"), ("取消", "pno")))
+    enqueue_reply(ctx.session, member_owner(ctx.inbound.user), str(ctx.inbound_id), with_card(reply, card), ctx.now)
+    return None, outcome + " as a card"
 
 
 def describe(reading: Reading, command: Command, ctx: Context) -> str:
@@ -161,10 +182,12 @@ def _decide_latest(offer: Offer | None, yes: bool, ctx: Context) -> tuple[str, s
 
 
 def decide(offer: Offer, yes: bool, ctx: Context) -> tuple[str, str]:
-    """Confirm (yes) or cancel a proposal: the 是 / 不是 of a chat, or later a
-    card's button with the proposal's id (see `decide_by_id`)."""
+    """Confirm (yes) or cancel a proposal: the 是 / 不是 of a chat, or the
+    确认 / 取消 of its card (`click`)."""
     if offer.member_id != ctx.actor.member.id:
         return "这不是你的待确认事项。", "words: not theirs"
+    if offer.state in (CONFIRMED, CANCELLED):  # a card's button after 是, or a second click
+        return "这条已经处理过了。", "words: already decided"
     stale = offer.expires_at <= ctx.now or (
         offer.inbound_id is not None and ctx.inbound_id is not None
         and written_since(ctx.session, ctx.inbound.user, offer.inbound_id, ctx.inbound_id))
@@ -183,8 +206,43 @@ def decide(offer: Offer, yes: bool, ctx: Context) -> tuple[str, str]:
     return handler(command, ctx), f"words: confirmed {command.name}"
 
 
+def is_proposal_button(event_key: str) -> bool:
+    """Whether a clicked button is a proposal card's 确认 / 取消 (else one-tap's cards)."""
+    parsed = parse_button_key(event_key)
+    return parsed is not None and parsed[0] in BUTTONS
+
+
+def click(cmd: Command, ctx: Context) -> str:
+    """确认 / 取消 on a proposal's card: exactly 是 / 不是 — for the key's own
+    person only — and the card then says what became of it."""
+    parsed = parse_button_key(cmd.rest)
+    offer = proposal_by_key(ctx.session, parsed[1]) if parsed and parsed[0] in BUTTONS else None
+    if offer is None or offer.member_id != ctx.actor.member.id:
+        raise CommandError(FORGED)
+    try:
+        reply = decide(offer, BUTTONS[parsed[0]], ctx)[0]
+    except CommandError:  # refused by the command itself: the proposal is decided all the same
+        _show(ctx, parsed[1], offer)
+        raise
+    _show(ctx, parsed[1], offer)
+    return reply
+
+
+def _show(ctx: Context, key: str, offer: Offer) -> None:
+    """Grey the clicked card's buttons into what became of its proposal
+    (已确认 / 已取消 / 已过期), by the click's one-use response_code."""
+    code = ctx.inbound.response_code
+    if code and ctx.inbound.channel == "app" and ctx.inbound_id is not None:
+        after = proposal_by_key(ctx.session, key)
+        label = SHOWN.get(after.state if after else "", "已过期")
+        card = CardBody(key, f"请确认：{offer.summary}", replace_name=label, response_code=code)
+        enqueue(ctx.session, [Message(member_owner(ctx.inbound.user), CARD_UPDATE, str(ctx.inbound_id),
+                                      with_card("", card))], ctx.now)
+
+
 def decide_by_id(proposal_id: int, yes: bool, ctx: Context) -> tuple[str, str]:
-    """For a card's 确认 / 取消 button that carries the proposal's id."""
+    """Confirm or cancel a proposal known by its id (its card's buttons carry
+    its random key instead: `click`)."""
     offer = proposal_by_id(ctx.session, proposal_id)
     if offer is None:
         raise CommandError("没有找到这条待确认事项。")
