@@ -123,6 +123,10 @@ def route(inbound: Inbound) -> Command | None:
         command = parse_command(inbound.text)
         if command.name in WRITES and command.rest[:1] in SPEECH_PARTICLES and command.rest and not command.number:
             command = Command("unknown", inbound.text.strip())
+        elif command.name == "acknowledge" and command.number is None and not command.problem:
+            # a bare 收到 (or 收到了/收到谢谢) is how a group answers any notice: chit-chat,
+            # never the 收到 N command's usage line or a member's refusal
+            command = Command("unknown", inbound.text.strip())
         return Command("evidence", inbound.text) if command.name == "unknown" and inbound.media else command
     if inbound.media:
         return Command("evidence")

@@ -351,4 +351,6 @@ def test_chit_chat_gets_a_short_answer_in_the_role_s_own_examples(wecom, county)
     reply = wecom.say(MEMBER, "你好呀")
     assert reply.startswith("你好！") and "签到" in reply and "完成" not in reply
     assert wecom.say(SECRETARY, "辛苦了") == "不客气！"
-    assert wecom.say(SECRETARY, "收到") == "好的。"
+    # a bare 收到 acknowledges nothing (收到 N does): the secretary is told how, the member just hears 好的
+    assert wecom.say(SECRETARY, "收到") == "好的。如是回复某项任务的提醒，请发“收到 N”（N 为任务序号），组织部就能看到已收到。"
+    assert wecom.say(MEMBER, "收到") == "好的。"

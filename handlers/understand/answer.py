@@ -109,6 +109,8 @@ def _chitchat(said: str, kind: str) -> str:
         return "不客气！"
     if any(word in said for word in ("你好", "您好", "在吗", "在不在", "早")):
         return f"你好！有事直接说就行，如：{EXAMPLES[kind]}；发送“帮助”查看全部命令。"
+    if kind == REPORTER and said.startswith("收到"):  # a bare 收到 acknowledges nothing: say how to
+        return "好的。如是回复某项任务的提醒，请发“收到 N”（N 为任务序号），组织部就能看到已收到。"
     return "好的。"
 
 
