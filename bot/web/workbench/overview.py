@@ -1,7 +1,8 @@
 """概览: a month of the branches in the actor's scope — completion by unit
 and by 领域 (bar charts), the last 12 months (line chart), overdue
 branches, extension requests waiting for a decision, deliveries that
-failed or are late (with the reason and a retry button), the scheduler's heartbeat, the holiday data, events to look at.
+failed or are late (with the reason and a retry button), the scheduler's
+heartbeat, the holiday data, events to look at.
 Chart data goes to the page as a JSON block that workbench.js draws with
 Chart.js (no inline script)."""
 from __future__ import annotations

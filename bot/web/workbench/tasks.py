@@ -77,7 +77,8 @@ def task(task_id: int):
     counts = {s: sum(r["state"] == s for r in rows) for s in STATE_NAMES}
     return render_template("workbench/task.html", nav="matrix", task=found, month=Month.iso(found.month),
                            rows=rows, counts=counts, names=STATE_NAMES, codes=CODES, today=today,
-                           pending=pending, reason_max=REASON.chars, may_chase=actor().kind in STAFF, may_return=actor().kind == ORG_ADMIN)
+                           pending=pending, reason_max=REASON.chars, may_chase=actor().kind in STAFF,
+                           may_return=actor().kind == ORG_ADMIN)
 
 
 @blueprint.get(f"/tasks/{TASK_ID}/<code>")
