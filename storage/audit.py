@@ -30,6 +30,17 @@ def record(session: Session, now: datetime, origin: Origin, action: str, target:
                            detail=detail, channel=origin.channel, address=(origin.address or None) and origin.address[:64]))
 
 
+def as_from(session: Session, origin: Origin) -> None:
+    """Give this transaction's rows that say "chat" `origin` instead: for a
+    function shared with a chat command that records its change as made in
+    chat (the extension decision, handlers/commands/cards.py `decide`), when
+    the workbench calls it. Rows of this transaction only: pending or
+    loaded, never a query."""
+    for row in [*session.new, *session.identity_map.values()]:
+        if isinstance(row, AuditEntry) and row.channel == CHAT:
+            row.channel, row.address = origin.channel, (origin.address or None) and origin.address[:64]
+
+
 def entries(session: Session, *, action: str | None = None, text: str | None = None,
             before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
     """The newest rows first, optionally of one action or mentioning `text`

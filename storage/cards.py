@@ -105,6 +105,12 @@ def extension_by_id(session: Session, request_id: int) -> ExtensionRequest | Non
     return session.get(ExtensionRequest, request_id)
 
 
+def extension_to_decide(session: Session, request_id: int) -> ExtensionRequest | None:
+    """The request, locked until the transaction ends (PostgreSQL, MariaDB):
+    two deciders at once decide it once — the second sees it decided."""
+    return session.get(ExtensionRequest, request_id, with_for_update=True)
+
+
 def decide_extension(session: Session, request: ExtensionRequest, task: Task, branch: Organization,
                      granted: bool, member_id: int, new_deadline: date | None, now: datetime) -> None:
     """同意 (moves this branch's deadline to `new_deadline`) or 不同意."""

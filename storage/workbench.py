@@ -2,8 +2,8 @@
 for a span of months (due / reported / overdue per branch and month, in
 three queries and arithmetic — no per-cell loop, so a 12-month line for a
 county costs about what one month does), the organisation tree above the
-branches, deliveries that failed or are late, and a branch's members with
-their check-ins."""
+branches, deliveries that failed or are late, extension requests waiting
+for a decision, and a branch's members with their check-ins."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import BRANCH, Assignment, CheckIn, Delivery, Member, Organization, Task
+from storage.cards import PENDING as ASKED
+from storage.models import BRANCH, Assignment, CheckIn, Delivery, ExtensionRequest, Member, Organization, Task
 from storage.month import Month, span
 from storage.outbox import FAILED, PENDING, SENDING
 from storage.tasks import REPORTED
@@ -104,6 +105,18 @@ def troubled(session: Session, now: datetime, targets: list[str] | None, limit: 
     if targets is not None:
         query = query.where(Delivery.target.in_(targets))
     return list(session.scalars(query.order_by(Delivery.state, Delivery.id.desc()).limit(limit)))
+
+
+def pending_extensions(session: Session, branch_ids: list[int], limit: int = 200
+                       ) -> list[tuple[ExtensionRequest, Task]]:
+    """Extension requests of these branches still waiting for a decision,
+    oldest first, each with its task."""
+    if not branch_ids:
+        return []
+    return [(r, t) for r, t in session.execute(
+        select(ExtensionRequest, Task).join(Task, Task.id == ExtensionRequest.task_id)
+        .where(ExtensionRequest.state == ASKED, ExtensionRequest.branch_id.in_(branch_ids))
+        .order_by(ExtensionRequest.id).limit(limit))]
 
 
 def delivery(session: Session, delivery_id: int) -> Delivery | None:

@@ -22,6 +22,8 @@ TABLE = [
     ("POST", "/dashboard/tasks/1/ZB0001/return", "/dashboard/tasks/<int(max=2147483647):task_id>/<code>/return",
      (302, 403, 403)),
     ("POST", "/dashboard/tasks/1/ZB0004/return", None, (302, 403, 403)),
+    ("POST", "/dashboard/tasks/1/extensions/1",
+     "/dashboard/tasks/<int(max=2147483647):task_id>/extensions/<int(max=2147483647):request_id>", (400, 400, 403)),
     ("GET", "/dashboard/evidence/1", "/dashboard/evidence/<int(max=2147483647):evidence_id>", (404, 404, 404)),
     ("GET", "/dashboard/branches/ZB0001", "/dashboard/branches/<code>", (200, 200, 200)),
     ("GET", "/dashboard/branches/ZB0004", None, (200, 404, 404)),

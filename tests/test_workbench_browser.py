@@ -1,7 +1,8 @@
 """The workbench end to end in a real browser: Debian's Chromium, headless,
 driven by Playwright, against the app served over loopback HTTP. One
 browser session: sign in, see the charts drawn with data, publish a task,
-find it in the matrix, return a report, download a ledger and open it.
+find it in the matrix, return a report, download a ledger and open it,
+grant an extension request.
 Screenshots go to test-artifacts/ (git-ignored). CI requires the browser
 (ZHIBU_REQUIRE_BROWSER=1, set by .ci/run; ./run installs it)."""
 from __future__ import annotations
@@ -73,6 +74,7 @@ def test_the_workbench_in_a_real_browser(served, browser_page, wecom, tmp_path):
     page = browser_page
     wecom.say("u700001", "完成 1 已排查，无软弱涣散情况")  # a report to return
     wecom.say("u700012", "完成 1 已排查")
+    assert "已提交延期申请" in wecom.say("u700012", "延期 2 3天 人手不足")  # one to decide
 
     # Sign in: signed out, the workbench leads to the sign-in page.
     page.goto(served + "/dashboard/matrix")
@@ -143,9 +145,20 @@ def test_the_workbench_in_a_real_browser(served, browser_page, wecom, tmp_path):
     assert "退回原因：缺少排查情况表" in marks
     shot(page, "6-branch")
 
+    # Decide the extension request the overview lists: 同意, confirmed.
+    page.goto(served + "/dashboard/")
+    assert "待审批的延期申请（1）" in page.inner_text("#extensions")
+    page.click("#extensions >> text=去审批")
+    page.wait_for_selector("#task-extensions")
+    shot(page, "7-extension-asked")
+    page.click('#task-extensions >> text="同意"')
+    page.wait_for_selector(".flash.ok")
+    assert "已同意" in page.inner_text(".flash.ok") and "延期3天 已同意" in page.inner_text("main")
+    shot(page, "7-extension-granted")
+
     # The same pages on a phone.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(served + "/dashboard/")
     page.wait_for_selector("canvas[data-chart=trend][data-points]")
-    shot(page, "7-phone")
+    shot(page, "8-phone")
     assert page.problems == [], page.problems  # no script error, no CSP violation

@@ -1,7 +1,8 @@
 """概览: a month of the branches in the actor's scope — completion by unit
 and by 领域 (bar charts), the last 12 months (line chart), overdue
-branches, deliveries that failed or are late (with the reason and a retry
-button), the scheduler's heartbeat, the holiday data, events to look at.
+branches, extension requests waiting for a decision, deliveries that
+failed or are late (with the reason and a retry button), the scheduler's
+heartbeat, the holiday data, events to look at.
 Chart data goes to the page as a JSON block that workbench.js draws with
 Chart.js (no inline script)."""
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy.orm import Session
 
 from bot.web.workbench.access import actor, gate, month_arg, now, origin, require, runtime, scope
+from handlers.commands.cards import may_decide
 from handlers.context import ORG_ADMIN, STAFF, Actor
 from storage import audit
 from storage.addresses import member_owner, org_owner, owner_parts, problems
@@ -24,7 +26,8 @@ from storage.month import Month
 from storage.development import without_new_member
 from storage.rectification import flags
 from storage.terms import overdue_terms, without_secretary
-from storage.workbench import Counts, completion, delivery, organizations, retry, troubled, unit_under
+from storage.workbench import (Counts, completion, delivery, organizations, pending_extensions, retry, troubled,
+                               unit_under)
 from storage.workdays import is_known_year, unknown_years
 
 blueprint = Blueprint("wb_overview", __name__, url_prefix="/dashboard", template_folder="../templates")
@@ -107,7 +110,20 @@ def overview():
             events=recent_events(session, seen), event_names=EVENT_NAMES,
             lease=lease, lease_alive=bool(lease and lease.expires_at > current),
             holiday_gaps=holiday_gaps(current.date()), staff=who.kind in STAFF,
+            extensions=waiting(session, who, branches), extensions_limit=EXTENSIONS_SHOWN,
             registers=registers(session, branches, current.date()) if who.kind in STAFF else None)
+
+
+EXTENSIONS_SHOWN = 200
+
+
+def waiting(session: Session, who: Actor, branches: list[Organization]) -> list[dict]:
+    """The scope's extension requests awaiting a decision, and whether this
+    viewer may decide each (the chat's rule)."""
+    by_id = {b.id: b for b in branches}
+    return [{"request": r, "task": t, "month": Month.iso(t.month), "branch": by_id[r.branch_id],
+             "may_decide": may_decide(who, t, by_id[r.branch_id], branches)}
+            for r, t in pending_extensions(session, list(by_id), EXTENSIONS_SHOWN)]
 
 
 def registers(session: Session, branches: list[Organization], today) -> dict:

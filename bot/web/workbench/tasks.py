@@ -1,23 +1,31 @@
 """A task: who reported (every version kept), evidence previews (photos
 inline, other files as downloads, sha256 shown), return with a reason,
-chase the rest. Return and chase are the chat commands' own functions
-(handlers/commands/org.py): the same rules, messages, history and audit
-rows as 退回 and 催办."""
+chase the rest, decide a branch's extension request. Return and chase are
+the chat commands' own functions (handlers/commands/org.py), 同意 / 不同意
+the one the card's buttons and 同意延期 / 不同意延期 call
+(handlers/commands/cards.py `decide`): the same rules, messages, history
+and audit rows."""
 from __future__ import annotations
 
 import mimetypes
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
+from bot.web.safety import plain
 from bot.web.workbench.access import (actor, branch_or_404, gate, now, origin, require, runtime, scope,
                                       task_or_404)
+from handlers.commands.cards import DECIDES, decide, may_decide
 from handlers.commands.org import chase_branches, return_branch_report
-from handlers.context import ORG_ADMIN, STAFF, CommandError
+from handlers.context import ORG_ADMIN, STAFF, CommandError, Context
+from handlers.inbound import Inbound
+from handlers.limits import REASON
+from storage.audit import as_from
 from storage.db import transaction
 from storage.matrix import CODES, OVERDUE, assignments_of, evidence_file, evidence_of, member_names, reports_of
 from storage.month import Month
-from storage.cards import extensions_of
+from storage.cards import PENDING, extension_to_decide, extensions_of
 from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED, TaskBook
 
 blueprint = Blueprint("wb_tasks", __name__, url_prefix="/dashboard", template_folder="../templates")
@@ -48,6 +56,11 @@ def task(task_id: int):
         names = member_names(session, {r.member_id for rs in versions.values() for r in rs})
         files = evidence_of(session, [rs[-1].id for rs in versions.values()])
         extensions = extensions_of(session, found.id, [b.id for b in aimed])
+        waiting = [(b, asked[-1]) for b in aimed if (asked := extensions.get(b.id)) and asked[-1].state == PENDING]
+        askers = member_names(session, {r.member_id for _, r in waiting})
+        pending = [{"branch": b, "request": r, "asker": askers.get(r.member_id, ""),
+                    "until": r.old_deadline + timedelta(days=r.days),
+                    "may_decide": may_decide(actor(), found, b, scope(session))} for b, r in waiting]
         rows = []
         for branch in aimed:
             mine = versions.get(branch.id, [])
@@ -64,7 +77,8 @@ def task(task_id: int):
     counts = {s: sum(r["state"] == s for r in rows) for s in STATE_NAMES}
     return render_template("workbench/task.html", nav="matrix", task=found, month=Month.iso(found.month),
                            rows=rows, counts=counts, names=STATE_NAMES, codes=CODES, today=today,
-                           may_chase=actor().kind in STAFF, may_return=actor().kind == ORG_ADMIN)
+                           pending=pending, reason_max=REASON.chars, may_chase=actor().kind in STAFF,
+                           may_return=actor().kind == ORG_ADMIN)
 
 
 @blueprint.get(f"/tasks/{TASK_ID}/<code>")
@@ -127,6 +141,40 @@ def chase(task_id: int):
     else:
         flash(f"今天已催办过这 {len(late)} 个支部，不再重复发送。", "warn")
     return redirect(url_for("wb_tasks.task", task_id=task_id))
+
+
+@blueprint.post(f"/tasks/{TASK_ID}/extensions/<int(max=2147483647):request_id>")
+def decide_extension(task_id: int, request_id: int):
+    """同意 / 不同意 a branch's extension request: who may decide it, and all
+    that follows (the deadline, the messages, the audit row), is `decide`'s —
+    the function the card's buttons and 同意延期 / 不同意延期 call."""
+    require(*STAFF)
+    choice = request.form.get("decision")
+    if choice not in ("grant", "refuse"):
+        abort(plain("请选择同意或不同意。", 400))
+    why = (request.form.get("reason") or "").strip() if choice == "refuse" else ""
+    back = url_for("wb_tasks.task", task_id=task_id) + "#extensions"
+    if len(why) > REASON.chars:
+        flash(f"不同意的原因最多 {REASON.chars} 字，未做任何处理。", "error")
+        return redirect(back)
+    who, when = actor(), now()
+    try:
+        with transaction(runtime().sessions) as session:
+            found, aimed = task_or_404(session, task_id)
+            asked = extension_to_decide(session, request_id)
+            branch = next((b for b in aimed if asked is not None and b.id == asked.branch_id), None)
+            if branch is None or asked.task_id != found.id:
+                abort(404)
+            if not may_decide(who, found, branch, scope(session)):
+                abort(plain(DECIDES(who), 403))
+            again = asked.state != PENDING
+            ctx = Context(session, when, who, Inbound("web", who.member.wecom_userid or "", "web"))
+            reply, _shown = decide(ctx, asked, choice == "grant", why)
+            as_from(session, origin())  # decide records its row as from chat; this one came from here
+        flash(reply, "warn" if again else "ok")
+    except CommandError as e:
+        flash(str(e), "error")
+    return redirect(back)
 
 
 @blueprint.get("/evidence/<int(max=2147483647):evidence_id>")
