@@ -240,6 +240,59 @@ def test_an_hour_block_is_waited_out_not_failed(wired, standin, worker):
     assert len(standin.received("message/send")) == 2
 
 
+def test_an_hour_block_shows_on_the_workbench_until_the_rows_are_sent(wired, standin, worker):
+    """Delayed rows keep attempts 0 and a moving due time: staff still see
+    them under 发送失败或延迟, with the reason and the next try, until sent."""
+    import re
+    from bot.web import create_app
+    from tests.workbench import ORG, Client, add_account
+    add_account(wired, ORG)
+    app = create_app(runtime=wired)
+
+    def listed() -> str:  # signed in afresh: the clock jumps past the session's idle limit
+        page = Client(app, ORG).page("/dashboard/")
+        return re.search(r'<section id="deliveries">(.*?)</section>', page, re.S).group(1)
+
+    standin.block("message/send", 3600)
+    start = wired.clock.now()
+    queue(wired, to_person(2))
+
+    def until(moment):  # the worker probes whenever a row falls due
+        while (due := min(r.due_at for r in rows(wired) if r.state == "pending")) <= moment:
+            wired.clock.at = due
+            worker.drain()
+        wired.clock.at = moment
+
+    worker.drain()
+    until(start + timedelta(minutes=11))  # past LATE_AFTER, the block still on
+    waiting = [r for r in rows(wired) if r.state == "pending"]
+    assert len(waiting) == 2 and all(r.attempts == 0 and r.due_at > wired.clock.now() for r in waiting)
+    section = listed()
+    assert "（2）" in section and section.count("member:u700001") == 2 and "45009" in section
+    assert f"{min(r.due_at for r in waiting):%m-%d %H:%M}" in section  # when it goes next
+    until(start + timedelta(minutes=50))
+    assert "（2）" in listed() and standin.received("message/send") == []
+    while any(r.state == "pending" for r in rows(wired)):
+        wired.clock.at = max(wired.clock.now(), min(r.due_at for r in rows(wired) if r.state == "pending"))
+        worker.drain()
+    assert all(r.state == "sent" for r in rows(wired))
+    section = listed()
+    assert "（0）" in section and "member:u700001" not in section and "无" in section
+
+
+def test_a_short_pacing_wait_is_not_listed_as_delayed(wired, standin, worker):
+    """31 to one person: the 31st waits a minute for the pacer — not news."""
+    from bot.web import create_app
+    from tests.workbench import ORG, Client, add_account
+    add_account(wired, ORG)
+    staff = Client(create_app(runtime=wired), ORG)
+    standin.state.limits = "real"
+    queue(wired, to_person(31))
+    worker.drain()
+    assert [r.state for r in rows(wired)].count("pending") == 1
+    assert "发送失败或延迟的消息（0）" in staff.page("/dashboard/")
+
+
 def test_a_minute_block_waits_at_least_a_minute(wired, standin, worker):
     standin.fail("webhook/send", errcode=45033)
     queue(wired, [Message("org:ZB0002", "notice", "1", "通知")])
