@@ -173,6 +173,43 @@ def test_report_meeting_check_in_and_card_click_reach_the_callbacks_handlers(lin
     assert logged[3][:3] == (f"aibot:{card['msgid']}", "aibot", "event") and logged[3][3] == by_callback
 
 
+def test_a_real_card_key_pressed_over_the_connection_is_acknowledged_once(link, live, standin, app):
+    """A chased secretary's own card: its 收到 key pressed over the WebSocket
+    (twice: a repeated frame) acknowledges the task once; the same key
+    pressed again through the app's callback changes nothing."""
+    from tests.test_cards import assignment, chased, press, publish, texts_to
+    from tests.wecom_peer import WeComPeer
+    live.config = load_config(environ={}, use_file=False, overrides={**live.config.values, "wecom.cards": "true"})
+    wecom = WeComPeer(app.test_client(), live.clock)
+    worker = DeliveryWorker(live, WeComClient(live, sleep=no_sleep), threads=2)
+    try:
+        task = publish(wecom, live)
+        card = chased(wecom, standin, worker, task.number)
+        [ack] = [b["key"] for b in card["button_list"] if b["text"] == "收到"]
+        click = body(SECRETARY, chat=None, msgtype="event", event={
+            "eventtype": "template_card_event",
+            "template_card_event": {"card_type": "button_interaction", "event_key": ack, "task_id": card["task_id"]}})
+        standin.aibot.push(click, event=True, times=2)
+        until(lambda: getattr(assignment(live, task), "acknowledged_at", None), what="the acknowledgement")
+        pressed_at = assignment(live, task).acknowledged_at
+        assert pressed_at == live.clock.now()
+        until(lambda: count(live, InboundMessage) >= 3, what="the click in the inbound log")
+        time.sleep(0.3)  # the repeated frame has arrived too
+        with live.sessions() as s:
+            clicks = s.scalars(select(InboundMessage).where(InboundMessage.dedupe_key == f"aibot:{click['msgid']}")).all()
+        assert len(clicks) == 1
+        worker.drain()
+        said = [t for t in texts_to(standin, SECRETARY) if t.startswith("已收到")]
+        live.clock.advance(minutes=5)
+        press(wecom, standin, SECRETARY, card, "收到")  # the same key through the callback
+        worker.drain()
+        assert assignment(live, task).acknowledged_at == pressed_at  # recorded once
+        again = [t for t in texts_to(standin, SECRETARY) if t.startswith("已收到")]
+        assert len(said) == 1 and again == said, texts_to(standin, SECRETARY)
+    finally:
+        worker.pool.shutdown()
+
+
 def test_enter_chat_is_greeted_with_a_welcome_reply(link, live, standin):
     req = standin.aibot.push(body(SECRETARY, msgtype="event", chat=None, event={"eventtype": "enter_chat"}),
                              event=True)
