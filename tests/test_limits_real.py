@@ -216,6 +216,61 @@ def test_an_unknown_app_chat_is_reported(wired, standin, worker):
     assert row.state == "failed" and "86003" in row.last_error
 
 
+def test_appchat_hourly_person_times_are_never_exceeded(wired, standin, monkeypatch):
+    """The hourly cap (150,000 person-times on the smallest tier), lowered
+    to 100 at both ends: 15 chats of 10 — ten go this hour, five the next,
+    nothing dropped."""
+    from bot.outbound.channel import Limit
+    from bot.outbound.channels.wecom_appchat import WeComAppChat
+    from bot.wecom.standin import Limiter
+    standin.state.limits = "real"
+    standin.state.person_times = Limiter(((60, 20_000), (3600, 100)))
+    monkeypatch.setattr(WeComAppChat, "limits", tuple(
+        Limit(((MINUTE, 20_000), (HOUR, 100)), per="corp", unit="person", label=limit.label)
+        if limit.unit == "person" else limit for limit in WeComAppChat.limits))
+    worker = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)
+    start = wired.clock.now()
+    queue(wired, chats(wired, standin, 15, members=10))
+    worker.drain()
+    assert len(standin.received("appchat/send")) == 10
+    waiting = [r for r in rows(wired) if r.state == "pending"]
+    assert len(waiting) == 5 and all("每小时" in r.last_error and r.attempts == 0 for r in waiting)
+    run_until_sent(wired, worker, step=timedelta(minutes=5), limit=30)
+    sent = sorted(r.sent_at for r in rows(wired))
+    assert sent[9] < start + HOUR <= sent[10]
+    assert len(standin.received("appchat/send")) == 15 and standin.dropped() == []
+    worker.pool.shutdown()
+
+
+def test_the_corps_calls_per_api_are_paced_not_blocked(wired, standin, monkeypatch):
+    """message/send: 10,000 calls a minute and 150,000 an hour for the whole
+    corp (over it: 45009 and a block), lowered to 40 and 60 at both ends:
+    70 people get one message each — 40 now, 20 the next minute, the last
+    10 after the hour; WeCom never has to refuse one."""
+    from bot.outbound.channel import Limit
+    from bot.outbound.channels.wecom_user import WeComUser
+    from bot.wecom.standin import Limiter
+    standin.state.limits = "real"
+    standin.state.api = Limiter(((60, 40), (3600, 60)))
+    monkeypatch.setattr(WeComUser, "limits", tuple(
+        Limit(((MINUTE, 40), (HOUR, 60)), per="corp", label=limit.label) if limit.per == "corp" else limit
+        for limit in WeComUser.limits))
+    worker = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=4)
+    start = wired.clock.now()
+    queue(wired, [m for i in range(70) for m in to_person(1, user=f"p{i:03d}")])
+    worker.drain()
+    assert len(standin.received("message/send")) == 40
+    wired.clock.advance(seconds=62)
+    worker.drain()
+    assert len(standin.received("message/send")) == 60
+    run_until_sent(wired, worker, step=timedelta(minutes=5), limit=30)
+    sent = sorted(r.sent_at for r in rows(wired))
+    assert sent[59] < start + HOUR <= sent[60]
+    assert len(standin.received("message/send")) == 70 and standin.dropped() == []
+    assert standin.state.calls["message/send"] == 70  # no call refused with 45009
+    worker.pool.shutdown()
+
+
 # ---- 45009 / 45033 / -1: wait it out ------------------------------------------------------
 
 def test_an_hour_block_is_waited_out_not_failed(wired, standin, worker):
