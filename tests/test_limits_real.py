@@ -158,6 +158,51 @@ def test_a_person_gets_at_most_1000_an_hour(wired, standin):
     worker.pool.shutdown()
 
 
+def test_a_new_worker_paces_from_what_the_last_one_sent(wired, standin):
+    """A scheduler leader dies after sending one person 30 in a minute; the
+    next leader's worker starts with empty pacers in its own memory — it
+    counts the database's sent rows first, so WeCom drops nothing."""
+    standin.state.limits = "real"
+    first = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)
+    queue(wired, to_person(30))
+    first.drain()
+    first.pool.shutdown()
+    assert len(standin.received("message/send")) == 30
+    wired.clock.advance(seconds=20)
+    queue(wired, to_person(5, purpose="chase") + to_person(2, user="u700002"))
+    second = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)
+    second.drain()
+    got = Counter(r["to"] for r in standin.received("message/send"))
+    assert got == Counter({"u700001": 30, "u700002": 2}) and standin.dropped() == []
+    waiting = [r for r in rows(wired) if r.state == "pending"]
+    assert len(waiting) == 5 and all("30 条" in r.last_error for r in waiting)
+    run_until_sent(wired, second, step=timedelta(seconds=20))
+    assert len(standin.received("message/send")) == 37 and standin.dropped() == []
+    second.pool.shutdown()
+
+
+def test_a_scheduler_taking_the_lead_counts_again(wired, standin):
+    """The same process may lead, lose the lead, and lead again: what the
+    other leader sent meanwhile is counted when it takes the lead back."""
+    from bot.schedule.scheduler import Scheduler
+    from storage.leases import release
+    standin.state.limits = "real"
+    scheduler = Scheduler(wired, DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2))
+    assert scheduler.is_leader() and scheduler.deliver() == 0  # leads, nothing to send: pacers counted empty
+    other = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)  # another leader's, meanwhile
+    queue(wired, to_person(30))
+    other.drain()
+    other.pool.shutdown()
+    with transaction(wired.sessions) as s:  # our lease lapses and is taken back
+        release(s, "scheduler", scheduler.holder, wired.clock.now())
+    scheduler.leading = False
+    queue(wired, to_person(3, purpose="chase"))
+    assert scheduler.is_leader()
+    scheduler.deliver()
+    assert len(standin.received("message/send")) == 30 and standin.dropped() == []
+    scheduler.worker.pool.shutdown()
+
+
 def test_pacer_windows_together():
     now = [__import__("datetime").datetime(2026, 11, 16, 10, 0)]
     pacer = Pacer([(MINUTE, 30), (HOUR, 1000)], lambda: now[0])
