@@ -237,6 +237,31 @@ def test_a_photo_is_downloaded_and_decrypted_with_its_own_key(link, live, standi
     assert Path(saved.path).read_bytes() == photo and saved.last_error is None
 
 
+def test_a_single_image_and_a_file_in_1to1_are_the_last_reports_evidence(link, live, standin, sender):
+    assert "已记录：第1项" in answer(standin, standin.aibot.push(body(SECRETARY, "完成 1 已排查", chat=None)))
+    photo, table = b"\xff\xd8\xff\xe0" + os.urandom(2000), b"%PDF-1.7 " + os.urandom(4000)
+    keys = [base64.b64encode(os.urandom(32)).decode() for _ in range(2)]  # each frame its own key
+    photo_url = standin.add_encrypted_media(photo, keys[0].rstrip("="))
+    file_url = standin.add_encrypted_media(table, keys[1].rstrip("="))
+    image = standin.aibot.push(body(SECRETARY, chat=None, msgtype="image", image={"url": photo_url, "aeskey": keys[0]}))
+    assert "已将照片作为第1项" in answer(standin, image)
+    sent_file = standin.aibot.push(body(SECRETARY, chat=None, msgtype="file", file={"url": file_url, "aeskey": keys[1]}))
+    assert "已将文件作为第1项" in answer(standin, sent_file)
+    assert fetch_pending(live, sender.client) == 2
+    with live.sessions() as s:
+        saved = s.scalars(select(Evidence).order_by(Evidence.id)).all()
+    assert [Path(e.path).read_bytes() for e in saved] == [photo, table] and saved[1].path.endswith(".pdf")
+    assert count(live, Report) == 1
+
+
+def test_voice_over_the_connection_is_a_command_by_its_text(link, live, standin):
+    req = standin.aibot.push(body(SECRETARY, chat=None, msgtype="voice", voice={"content": "完成1，已排查完毕。"}))
+    assert "已记录：第1项" in answer(standin, req)
+    with live.sessions() as s:
+        assert s.scalar(select(Report.note)) == "已排查完毕"
+        assert s.scalar(select(InboundMessage.msg_type)) == "voice"
+
+
 # ---- losing the connection -----------------------------------------------------------------
 
 def test_killed_mid_conversation_it_reconnects_and_loses_nothing(link, live, standin, sender):
