@@ -182,6 +182,37 @@ def _users(v: Any) -> tuple[str, ...]:
     return users
 
 
+def _cards(v: Any) -> str:
+    """auto, or an explicit true / false."""
+    if str(v).strip().lower() == "auto":
+        return "auto"
+    return "true" if _bool(v) else "false"
+
+
+def app_cards(config: "Config") -> tuple[bool, str]:
+    """Whether personal reminders and chases go as template cards through the
+    app, and why. A card's clicks reach us only at the app's callback
+    (/wecom/callback), which WeCom must be able to reach from the internet
+    and which needs the app's Token and EncodingAESKey: without it a card's
+    buttons would do nothing, so its text version (with 收到 N / 完成 N /
+    延期 N 7天) goes instead. `wecom.cards: auto` takes the long connection
+    (chosen where there is no public address) or a missing Token as that
+    sign; true / false say it outright."""
+    setting = config["wecom.cards"]
+    if setting == "false":
+        return False, "wecom.cards 为 false：提醒和催办发文字版"
+    callback = bool(config["wecom.token"] and config["wecom.encoding_aes_key"])
+    if setting == "true":
+        return True, ("wecom.cards 为 true：提醒和催办发卡片（点击经应用回调 /wecom/callback 送达）" if callback else
+                      "wecom.cards 为 true，但未配置应用回调的 Token / EncodingAESKey：卡片的按钮将无效")
+    if not callback:
+        return False, "未配置应用回调（wecom.token / encoding_aes_key）：卡片点击无法送达，提醒和催办发文字版"
+    if config["aibot.mode"] == "long_connection":
+        return False, ("长连接模式（无公网地址）：企业微信到不了应用回调 /wecom/callback，卡片点击无法送达，"
+                       "提醒和催办发文字版；若该地址可从公网访问，设 wecom.cards: true")
+    return True, "应用回调已配置：提醒和催办发卡片（收到 / 已完成 / 申请延期）"
+
+
 def _share(v: Any) -> float:
     """0.2, or "20%"."""
     s = str(v).strip()
@@ -205,6 +236,8 @@ SCHEMA: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "wecom.sso_url": ("https://login.work.weixin.qq.com/wwlogin/sso/login", _url_or_empty),
     # who follows the app through the WeChat plugin (微信插件): text, no cards or markdown
     "wecom.plain_text_users": ((), _users),
+    # template cards to people through the app: auto / true / false (app_cards above)
+    "wecom.cards": ("auto", _cards),
     "aibot.token": ("", str),
     "aibot.encoding_aes_key": ("", _aes_key),
     "aibot.name": ("支部通", str),  # the bot's name(s) in groups, comma-separated: @-mentions of it are removed

@@ -234,6 +234,17 @@ def failed(session: Session, targets: Iterable[str] | None = None, since: dateti
     return list(session.scalars(query.order_by(Delivery.id)))
 
 
+def sent_since(session: Session, since: datetime) -> list[tuple[str, str, datetime]]:
+    """(channel, address, sent_at) of the rows sent since a moment, oldest
+    first: what a worker that starts sending counts against WeCom's windows,
+    since another process may have sent them (a scheduler leader that died)."""
+    return [tuple(row) for row in session.execute(
+        select(Delivery.channel, Delivery.address, Delivery.sent_at)
+        .where(Delivery.state == SENT, Delivery.sent_at >= since,
+               Delivery.channel.is_not(None), Delivery.address.is_not(None))
+        .order_by(Delivery.sent_at))]
+
+
 def recent(session: Session, limit: int = 50) -> list[Delivery]:
     return list(session.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(limit)))
 

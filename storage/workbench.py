@@ -96,11 +96,17 @@ def unit_under(tree: dict[int, Organization], top: Organization, branch: Organiz
 # ---- deliveries -------------------------------------------------------------
 
 def troubled(session: Session, now: datetime, targets: list[str] | None, limit: int = 200) -> list[Delivery]:
-    """Deliveries that failed, or are late: retrying after an error, or due
-    more than LATE_AFTER ago and still not sent (to these audiences, or all)."""
+    """Deliveries that failed, or are late: retrying after an error, due
+    more than LATE_AFTER ago and still not sent, or put off by a limit or a
+    WeCom block (its reason in last_error, attempts still 0, due_at moving
+    on) to more than LATE_AFTER from now or to more than LATE_AFTER after it
+    was queued — a row paced by a minute or two is not news, an hour block
+    is (to these audiences, or all)."""
     query = select(Delivery).where(or_(
         Delivery.state == FAILED,
         and_(Delivery.state == PENDING, Delivery.attempts > 0),
+        and_(Delivery.state == PENDING, Delivery.last_error.is_not(None),
+             or_(Delivery.due_at > now + LATE_AFTER, Delivery.received_at < now - LATE_AFTER)),
         and_(Delivery.state.in_((PENDING, SENDING)), Delivery.due_at < now - LATE_AFTER)))
     if targets is not None:
         query = query.where(Delivery.target.in_(targets))

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from bot.cli import cli, main
 from bot.clock import Clock, FrozenClock
 
-CHECKS = ("配置 config", "数据库 database", "企业微信 WeCom token", "通道 channel", "证据文件夹 media folder",
+CHECKS = ("配置 config", "卡片 cards", "数据库 database", "企业微信 WeCom token", "通道 channel", "证据文件夹 media folder",
           "节假日数据 holidays", "时钟 clock")
 
 

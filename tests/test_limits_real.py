@@ -158,6 +158,51 @@ def test_a_person_gets_at_most_1000_an_hour(wired, standin):
     worker.pool.shutdown()
 
 
+def test_a_new_worker_paces_from_what_the_last_one_sent(wired, standin):
+    """A scheduler leader dies after sending one person 30 in a minute; the
+    next leader's worker starts with empty pacers in its own memory — it
+    counts the database's sent rows first, so WeCom drops nothing."""
+    standin.state.limits = "real"
+    first = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)
+    queue(wired, to_person(30))
+    first.drain()
+    first.pool.shutdown()
+    assert len(standin.received("message/send")) == 30
+    wired.clock.advance(seconds=20)
+    queue(wired, to_person(5, purpose="chase") + to_person(2, user="u700002"))
+    second = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)
+    second.drain()
+    got = Counter(r["to"] for r in standin.received("message/send"))
+    assert got == Counter({"u700001": 30, "u700002": 2}) and standin.dropped() == []
+    waiting = [r for r in rows(wired) if r.state == "pending"]
+    assert len(waiting) == 5 and all("30 条" in r.last_error for r in waiting)
+    run_until_sent(wired, second, step=timedelta(seconds=20))
+    assert len(standin.received("message/send")) == 37 and standin.dropped() == []
+    second.pool.shutdown()
+
+
+def test_a_scheduler_taking_the_lead_counts_again(wired, standin):
+    """The same process may lead, lose the lead, and lead again: what the
+    other leader sent meanwhile is counted when it takes the lead back."""
+    from bot.schedule.scheduler import Scheduler
+    from storage.leases import release
+    standin.state.limits = "real"
+    scheduler = Scheduler(wired, DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2))
+    assert scheduler.is_leader() and scheduler.deliver() == 0  # leads, nothing to send: pacers counted empty
+    other = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)  # another leader's, meanwhile
+    queue(wired, to_person(30))
+    other.drain()
+    other.pool.shutdown()
+    with transaction(wired.sessions) as s:  # our lease lapses and is taken back
+        release(s, "scheduler", scheduler.holder, wired.clock.now())
+    scheduler.leading = False
+    queue(wired, to_person(3, purpose="chase"))
+    assert scheduler.is_leader()
+    scheduler.deliver()
+    assert len(standin.received("message/send")) == 30 and standin.dropped() == []
+    scheduler.worker.pool.shutdown()
+
+
 def test_pacer_windows_together():
     now = [__import__("datetime").datetime(2026, 11, 16, 10, 0)]
     pacer = Pacer([(MINUTE, 30), (HOUR, 1000)], lambda: now[0])
@@ -216,6 +261,61 @@ def test_an_unknown_app_chat_is_reported(wired, standin, worker):
     assert row.state == "failed" and "86003" in row.last_error
 
 
+def test_appchat_hourly_person_times_are_never_exceeded(wired, standin, monkeypatch):
+    """The hourly cap (150,000 person-times on the smallest tier), lowered
+    to 100 at both ends: 15 chats of 10 — ten go this hour, five the next,
+    nothing dropped."""
+    from bot.outbound.channel import Limit
+    from bot.outbound.channels.wecom_appchat import WeComAppChat
+    from bot.wecom.standin import Limiter
+    standin.state.limits = "real"
+    standin.state.person_times = Limiter(((60, 20_000), (3600, 100)))
+    monkeypatch.setattr(WeComAppChat, "limits", tuple(
+        Limit(((MINUTE, 20_000), (HOUR, 100)), per="corp", unit="person", label=limit.label)
+        if limit.unit == "person" else limit for limit in WeComAppChat.limits))
+    worker = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=2)
+    start = wired.clock.now()
+    queue(wired, chats(wired, standin, 15, members=10))
+    worker.drain()
+    assert len(standin.received("appchat/send")) == 10
+    waiting = [r for r in rows(wired) if r.state == "pending"]
+    assert len(waiting) == 5 and all("每小时" in r.last_error and r.attempts == 0 for r in waiting)
+    run_until_sent(wired, worker, step=timedelta(minutes=5), limit=30)
+    sent = sorted(r.sent_at for r in rows(wired))
+    assert sent[9] < start + HOUR <= sent[10]
+    assert len(standin.received("appchat/send")) == 15 and standin.dropped() == []
+    worker.pool.shutdown()
+
+
+def test_the_corps_calls_per_api_are_paced_not_blocked(wired, standin, monkeypatch):
+    """message/send: 10,000 calls a minute and 150,000 an hour for the whole
+    corp (over it: 45009 and a block), lowered to 40 and 60 at both ends:
+    70 people get one message each — 40 now, 20 the next minute, the last
+    10 after the hour; WeCom never has to refuse one."""
+    from bot.outbound.channel import Limit
+    from bot.outbound.channels.wecom_user import WeComUser
+    from bot.wecom.standin import Limiter
+    standin.state.limits = "real"
+    standin.state.api = Limiter(((60, 40), (3600, 60)))
+    monkeypatch.setattr(WeComUser, "limits", tuple(
+        Limit(((MINUTE, 40), (HOUR, 60)), per="corp", label=limit.label) if limit.per == "corp" else limit
+        for limit in WeComUser.limits))
+    worker = DeliveryWorker(wired, WeComClient(wired, sleep=no_sleep), threads=4)
+    start = wired.clock.now()
+    queue(wired, [m for i in range(70) for m in to_person(1, user=f"p{i:03d}")])
+    worker.drain()
+    assert len(standin.received("message/send")) == 40
+    wired.clock.advance(seconds=62)
+    worker.drain()
+    assert len(standin.received("message/send")) == 60
+    run_until_sent(wired, worker, step=timedelta(minutes=5), limit=30)
+    sent = sorted(r.sent_at for r in rows(wired))
+    assert sent[59] < start + HOUR <= sent[60]
+    assert len(standin.received("message/send")) == 70 and standin.dropped() == []
+    assert standin.state.calls["message/send"] == 70  # no call refused with 45009
+    worker.pool.shutdown()
+
+
 # ---- 45009 / 45033 / -1: wait it out ------------------------------------------------------
 
 def test_an_hour_block_is_waited_out_not_failed(wired, standin, worker):
@@ -238,6 +338,59 @@ def test_an_hour_block_is_waited_out_not_failed(wired, standin, worker):
     assert min(r.sent_at for r in delivered) >= start + HOUR
     assert standin.state.calls["message/send"] <= 10  # a few probes, not one a row a minute
     assert len(standin.received("message/send")) == 2
+
+
+def test_an_hour_block_shows_on_the_workbench_until_the_rows_are_sent(wired, standin, worker):
+    """Delayed rows keep attempts 0 and a moving due time: staff still see
+    them under 发送失败或延迟, with the reason and the next try, until sent."""
+    import re
+    from bot.web import create_app
+    from tests.workbench import ORG, Client, add_account
+    add_account(wired, ORG)
+    app = create_app(runtime=wired)
+
+    def listed() -> str:  # signed in afresh: the clock jumps past the session's idle limit
+        page = Client(app, ORG).page("/dashboard/")
+        return re.search(r'<section id="deliveries">(.*?)</section>', page, re.S).group(1)
+
+    standin.block("message/send", 3600)
+    start = wired.clock.now()
+    queue(wired, to_person(2))
+
+    def until(moment):  # the worker probes whenever a row falls due
+        while (due := min(r.due_at for r in rows(wired) if r.state == "pending")) <= moment:
+            wired.clock.at = due
+            worker.drain()
+        wired.clock.at = moment
+
+    worker.drain()
+    until(start + timedelta(minutes=11))  # past LATE_AFTER, the block still on
+    waiting = [r for r in rows(wired) if r.state == "pending"]
+    assert len(waiting) == 2 and all(r.attempts == 0 and r.due_at > wired.clock.now() for r in waiting)
+    section = listed()
+    assert "（2）" in section and section.count("member:u700001") == 2 and "45009" in section
+    assert f"{min(r.due_at for r in waiting):%m-%d %H:%M}" in section  # when it goes next
+    until(start + timedelta(minutes=50))
+    assert "（2）" in listed() and standin.received("message/send") == []
+    while any(r.state == "pending" for r in rows(wired)):
+        wired.clock.at = max(wired.clock.now(), min(r.due_at for r in rows(wired) if r.state == "pending"))
+        worker.drain()
+    assert all(r.state == "sent" for r in rows(wired))
+    section = listed()
+    assert "（0）" in section and "member:u700001" not in section and "无" in section
+
+
+def test_a_short_pacing_wait_is_not_listed_as_delayed(wired, standin, worker):
+    """31 to one person: the 31st waits a minute for the pacer — not news."""
+    from bot.web import create_app
+    from tests.workbench import ORG, Client, add_account
+    add_account(wired, ORG)
+    staff = Client(create_app(runtime=wired), ORG)
+    standin.state.limits = "real"
+    queue(wired, to_person(31))
+    worker.drain()
+    assert [r.state for r in rows(wired)].count("pending") == 1
+    assert "发送失败或延迟的消息（0）" in staff.page("/dashboard/")
 
 
 def test_a_minute_block_waits_at_least_a_minute(wired, standin, worker):

@@ -173,6 +173,43 @@ def test_report_meeting_check_in_and_card_click_reach_the_callbacks_handlers(lin
     assert logged[3][:3] == (f"aibot:{card['msgid']}", "aibot", "event") and logged[3][3] == by_callback
 
 
+def test_a_real_card_key_pressed_over_the_connection_is_acknowledged_once(link, live, standin, app):
+    """A chased secretary's own card: its 收到 key pressed over the WebSocket
+    (twice: a repeated frame) acknowledges the task once; the same key
+    pressed again through the app's callback changes nothing."""
+    from tests.test_cards import assignment, chased, press, publish, texts_to
+    from tests.wecom_peer import WeComPeer
+    live.config = load_config(environ={}, use_file=False, overrides={**live.config.values, "wecom.cards": "true"})
+    wecom = WeComPeer(app.test_client(), live.clock)
+    worker = DeliveryWorker(live, WeComClient(live, sleep=no_sleep), threads=2)
+    try:
+        task = publish(wecom, live)
+        card = chased(wecom, standin, worker, task.number)
+        [ack] = [b["key"] for b in card["button_list"] if b["text"] == "收到"]
+        click = body(SECRETARY, chat=None, msgtype="event", event={
+            "eventtype": "template_card_event",
+            "template_card_event": {"card_type": "button_interaction", "event_key": ack, "task_id": card["task_id"]}})
+        standin.aibot.push(click, event=True, times=2)
+        until(lambda: getattr(assignment(live, task), "acknowledged_at", None), what="the acknowledgement")
+        pressed_at = assignment(live, task).acknowledged_at
+        assert pressed_at == live.clock.now()
+        until(lambda: count(live, InboundMessage) >= 3, what="the click in the inbound log")
+        time.sleep(0.3)  # the repeated frame has arrived too
+        with live.sessions() as s:
+            clicks = s.scalars(select(InboundMessage).where(InboundMessage.dedupe_key == f"aibot:{click['msgid']}")).all()
+        assert len(clicks) == 1
+        worker.drain()
+        said = [t for t in texts_to(standin, SECRETARY) if t.startswith("已收到")]
+        live.clock.advance(minutes=5)
+        press(wecom, standin, SECRETARY, card, "收到")  # the same key through the callback
+        worker.drain()
+        assert assignment(live, task).acknowledged_at == pressed_at  # recorded once
+        again = [t for t in texts_to(standin, SECRETARY) if t.startswith("已收到")]
+        assert len(said) == 1 and again == said, texts_to(standin, SECRETARY)
+    finally:
+        worker.pool.shutdown()
+
+
 def test_enter_chat_is_greeted_with_a_welcome_reply(link, live, standin):
     req = standin.aibot.push(body(SECRETARY, msgtype="event", chat=None, event={"eventtype": "enter_chat"}),
                              event=True)
@@ -198,6 +235,31 @@ def test_a_photo_is_downloaded_and_decrypted_with_its_own_key(link, live, standi
     with live.sessions() as s:
         saved = s.scalars(select(Evidence)).one()
     assert Path(saved.path).read_bytes() == photo and saved.last_error is None
+
+
+def test_a_single_image_and_a_file_in_1to1_are_the_last_reports_evidence(link, live, standin, sender):
+    assert "已记录：第1项" in answer(standin, standin.aibot.push(body(SECRETARY, "完成 1 已排查", chat=None)))
+    photo, table = b"\xff\xd8\xff\xe0" + os.urandom(2000), b"%PDF-1.7 " + os.urandom(4000)
+    keys = [base64.b64encode(os.urandom(32)).decode() for _ in range(2)]  # each frame its own key
+    photo_url = standin.add_encrypted_media(photo, keys[0].rstrip("="))
+    file_url = standin.add_encrypted_media(table, keys[1].rstrip("="))
+    image = standin.aibot.push(body(SECRETARY, chat=None, msgtype="image", image={"url": photo_url, "aeskey": keys[0]}))
+    assert "已将照片作为第1项" in answer(standin, image)
+    sent_file = standin.aibot.push(body(SECRETARY, chat=None, msgtype="file", file={"url": file_url, "aeskey": keys[1]}))
+    assert "已将文件作为第1项" in answer(standin, sent_file)
+    assert fetch_pending(live, sender.client) == 2
+    with live.sessions() as s:
+        saved = s.scalars(select(Evidence).order_by(Evidence.id)).all()
+    assert [Path(e.path).read_bytes() for e in saved] == [photo, table] and saved[1].path.endswith(".pdf")
+    assert count(live, Report) == 1
+
+
+def test_voice_over_the_connection_is_a_command_by_its_text(link, live, standin):
+    req = standin.aibot.push(body(SECRETARY, chat=None, msgtype="voice", voice={"content": "完成1，已排查完毕。"}))
+    assert "已记录：第1项" in answer(standin, req)
+    with live.sessions() as s:
+        assert s.scalar(select(Report.note)) == "已排查完毕"
+        assert s.scalar(select(InboundMessage.msg_type)) == "voice"
 
 
 # ---- losing the connection -----------------------------------------------------------------

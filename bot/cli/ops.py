@@ -143,10 +143,11 @@ def _doctor(robots: int) -> int:
     except ConfigError as e:
         checks.append(Check(FAIL, "配置 config", str(e)))
         checks.extend(Check(SKIP, name, "配置无效 no valid config") for name in
-                      ("数据库 database", "企业微信 WeCom token", "通道 channels", "证据文件夹 media folder",
+                      ("卡片 cards", "数据库 database", "企业微信 WeCom token", "通道 channels", "证据文件夹 media folder",
                        "节假日数据 holidays", "时钟 clock"))
         return _report(checks)
     checks.append(_config(rt))
+    checks.append(_cards(rt))
     database = _database(rt)
     checks.append(database)
     client = _client(rt)
@@ -182,6 +183,15 @@ def _config(rt) -> Check:
     host, lease = config["server.host_id"], config["scheduler.lease_seconds"]
     return Check(OK, "配置 config", f"{where}：企业微信参数齐全，主机 {host}，租约 {lease}s "
                  f"WeCom settings complete, host {host}, lease {lease}s")
+
+
+def _cards(rt) -> Check:
+    """Cards or text for personal reminders, and why (bot/config.py app_cards)."""
+    from bot.config import app_cards
+    on, why = app_cards(rt.config)
+    broken = on and not (rt.config["wecom.token"] and rt.config["wecom.encoding_aes_key"])
+    return Check(WARN if broken else OK, "卡片 cards", why + ("" if on else "（回复 收到 N / 完成 N / 延期 N 7天）")
+                 + (" cards" if on else " text, no cards"))
 
 
 def _database(rt) -> Check:

@@ -17,7 +17,9 @@ waited out in one step, an hour block in a few — and its rows are delayed,
 never failed. 40058 (too long for WeCom, whatever our count said) makes the
 channel split smaller from then on; nothing is dropped. The pacers are per
 process: two processes sending at once share WeCom's budget, and the
-45009 path above is what keeps them right."""
+45009 path above is what keeps them right. A worker that starts sending
+(a new scheduler leader: the old one may have sent a minute ago) first
+counts the last hour's sent rows from the database (`seed`)."""
 from __future__ import annotations
 
 import re
@@ -160,6 +162,30 @@ class Channel:
                                 permanent=False, retry_after=wait.total_seconds(), attempted=False)
             for limit, pacer, key, cost in asks:
                 pacer.take(key, cost, now)
+
+    def seed(self, sent: list[tuple[str, datetime]]) -> None:
+        """Start the windows afresh from what was sent (address, when; oldest
+        first), one message a row — the only count another process leaves.
+        A limit in person-times counts each chat's size (asked once a day
+        anyway, for its next send); a chat whose size cannot be had now is
+        left out (its next send asks again)."""
+        fresh = [(limit, Pacer(limit.windows, self.now)) for limit in self.limits]
+        people: dict[str, int | None] = {}
+        for address, at in sent:
+            for limit, pacer in fresh:
+                cost = 1
+                if limit.unit == "person":
+                    if address not in people:
+                        try:
+                            people[address] = self.people(address)
+                        except SendError:
+                            people[address] = None
+                    if people[address] is None:
+                        continue
+                    cost = people[address]
+                pacer.take(address if limit.per == "address" else "*", cost, at)
+        with self.lock:
+            self.pacers = fresh
 
     def send(self, address: str, body: str) -> int:
         """Send every part in order; how many parts went."""

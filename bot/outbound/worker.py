@@ -9,7 +9,12 @@ with a later due time while the others go on, so one busy group never
 stalls the push. A row WeCom refuses for frequency (45009 / 45033 / -1)
 waits the block out — delayed, with the reason and the time in its
 last_error, never failed for it (unless a whole day passes). Quiet hours
-hold back everything but answers someone is waiting for (outbox.URGENT)."""
+hold back everything but answers someone is waiting for (outbox.URGENT).
+
+The channels' pacers live in this process's memory: before its first batch
+(and again after `reseed`, when a scheduler takes the lead) a worker counts
+the last hour's sent rows from the database, so a new leader never sends
+one person a 31st message in the minute the old leader sent 30."""
 from __future__ import annotations
 
 import logging
@@ -24,7 +29,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
-from bot.outbound.channel import Channel, SendError
+from bot.outbound.channel import HOUR, MARGIN, Channel, SendError
 from bot.outbound.channels import CHANNELS
 from bot.runtime import Runtime
 from bot.wecom.client import WeComClient
@@ -34,7 +39,7 @@ from storage.events import add_event
 from storage.leases import holder_name
 from storage.models import Delivery
 from storage.outbox import (FAILED, PENDING, RESENT, SENT, URGENT, claim, record_outcome,
-                            release_orphans)
+                            release_orphans, sent_since)
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -71,7 +76,7 @@ class DeliveryWorker:
         self.channels: dict[str, Channel] = {c.kind: c(self.client, runtime.clock.now) for c in CHANNELS}
         self.worker_id = holder_name(uuid.uuid4().hex[:6])
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
-        self.batch, self.recovered = batch, False
+        self.batch, self.recovered, self.seeded = batch, False, False
         self.stuck_after = timedelta(seconds=runtime.config["scheduler.lease_seconds"])
         self.sending: dict[tuple, Future] = {}  # the last task per address
         # SQLite has one writer: its busy handler sleeps a writer that finds the
@@ -85,6 +90,26 @@ class DeliveryWorker:
         at = now.strftime("%H:%M")
         return (start <= at or at < end) if start > end else (start <= at < end)
 
+    def reseed(self) -> None:
+        """Count WeCom's windows again from the database before the next
+        batch (this process takes the lead: others may have sent meanwhile)."""
+        self.seeded = False
+
+    def _seed(self, now: datetime) -> None:
+        self.seeded = True
+        longest = max((span for c in self.channels.values() for limit in c.limits for span, _ in limit.windows),
+                      default=HOUR)
+        with self.runtime.sessions() as session:
+            sent = sent_since(session, now - longest - MARGIN)
+        by_channel: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+        for kind, address, at in sent:
+            by_channel[kind].append((address, at))
+        for kind, channel in self.channels.items():
+            if channel.limits:
+                channel.seed(by_channel.get(kind, []))
+        if sent:
+            log.info("pacing starts from %d messages sent in the last %s", len(sent), longest)
+
     def run_once(self) -> int:
         """Send one batch of due rows and wait for it; how many rows were handled."""
         handled, futures = self._start_batch()
@@ -96,6 +121,8 @@ class DeliveryWorker:
         address; rows for an address still being sent from an earlier batch
         wait for it (the pool starts tasks in order, so that one is running)."""
         now = self.runtime.clock.now()
+        if not self.seeded:
+            self._seed(now)
         claimed = self._claim(now, URGENT if self.quiet(now) else None)
         if not claimed:
             return 0, []

@@ -76,6 +76,8 @@ class Scheduler:
             took, lost, self.leading = leading and not self.leading, self.leading and not leading, leading
         if lost:
             log.warning("scheduler %s lost the lead", self.holder)
+        if took:  # another leader may have sent meanwhile: pace from the database's count
+            self.worker.reseed()
         if took and self.jobs is not None and self.jobs.running:
             log.warning("scheduler %s took the lead", self.holder)
             self.jobs.add_job(self.catch_up, id="catch-up", replace_existing=True)

@@ -12,7 +12,10 @@ A row with a card (storage/outbox.py CardBody) goes as a template card
 clicked card (message/update_template_card). People who follow the app
 through the WeChat plugin (`wecom.plain_text_users`: their ids, or `all`)
 see neither markdown nor cards there (WECOM.md §7): they get plain text,
-and a card's text version, which names the matching commands."""
+and a card's text version, which names the matching commands. So does
+everyone when a card's clicks could not reach us (bot/config.py
+`app_cards`: no app callback, or the long connection on an intranet)."""
+from bot.config import app_cards
 from bot.outbound.channel import HOUR, MINUTE, Channel, Limit, SendError, plain_text
 from bot.wecom.cards import template_card, update_body
 from storage.outbox import RESENT, card_of
@@ -30,6 +33,7 @@ class WeComUser(Channel):
         runtime = getattr(client, "runtime", None)
         users = runtime.config["wecom.plain_text_users"] if runtime is not None else ()
         self.everyone_plain, self.plain_users = "all" in users, frozenset(users)
+        self.cards = app_cards(runtime.config)[0] if runtime is not None else True
 
     def plain(self, userid: str) -> bool:
         """Whether this person reads the app in WeChat (text only)."""
@@ -37,9 +41,10 @@ class WeComUser(Channel):
 
     def send(self, address: str, body: str) -> int:
         text, card = card_of(body)
-        if card is None or (self.plain(address) and not card.response_code):
+        textual = self.plain(address) or not self.cards
+        if card is None or (textual and not card.response_code):
             return super().send(address, text)
-        if card.response_code and self.plain(address):
+        if card.response_code and textual:
             return 0  # they were never sent a card to update
         self.admit(address, 1)
         try:
