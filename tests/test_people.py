@@ -161,3 +161,30 @@ def test_whoami_shows_the_quarter_and_points_come_from_taking_part(wecom, county
     assert "签到：1 天" in mobile and "志愿：12 小时" in mobile and "学习：1 天" in mobile
     assert "积分：16 分" in mobile  # 2 + 2 + check-in month 1 + volunteer capped at 10 + study 1
     assert "积分：1 分" in wecom.say("u700047", "我的")  # 孔永秀: 主题党日 missed −1, 党员大会 +2
+
+
+def test_a_duty_done_by_a_late_logged_meeting_is_backfilled_in_every_view(wecom, county):
+    """Logged 11 days after it was held: the meeting and the duty it completed
+    say 补记录 in 任务, 进度 and the ledger; a meeting logged in time does not."""
+    from handlers.render.ledger import ledger_rows
+    from storage.ledger import build_ledgers
+    from storage.month import Month
+    assert "补记录" in wecom.say(SECRETARY, "会议 支委会 2026-11-05 出席 5/5 研究冬训")
+    assert "同时完成" in wecom.say(SECRETARY, "会议 主题党日 2026-11-14 出席 32/32")
+    tasks_reply = wecom.say(SECRETARY, "任务")
+    [duty] = [line for line in tasks_reply.splitlines() if "召开支部委员会会议" in line]
+    assert "已上报（补记录：会议 11月5日召开，会后 11 天登记）" in duty
+    [theme] = [line for line in tasks_reply.splitlines() if "开展主题党日活动" in line]
+    assert theme.endswith("已上报") and "补记录" not in theme
+    progress = wecom.say(SECRETARY, "进度")
+    assert "召开支部委员会会议：已上报（补记录：会议 11月5日召开，会后 11 天登记）" in progress
+    assert "开展主题党日活动" not in progress
+    with county.sessions() as s:
+        zb4 = s.get(Organization, _zb4(s))
+        [ledger] = build_ledgers(s, [zb4], Month(2026, 11), Month(2026, 11), county.clock.now().date())
+    by_title = {row[2]: row for row in ledger_rows(ledger) if row[0] == "任务"}
+    [committee] = [row for title, row in by_title.items() if title.endswith("召开支部委员会会议")]
+    assert committee[4] == "已上报" and "补记录（会后 11 天登记）" in committee[9]
+    [theme_row] = [row for title, row in by_title.items() if title.endswith("开展主题党日活动")]
+    assert theme_row[4] == "已上报" and "补记录" not in theme_row[9]
+

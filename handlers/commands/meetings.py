@@ -16,8 +16,7 @@ from handlers.names import Directory, read_names
 from handlers.parse import Command, day_arg, half_width
 from handlers.registry import cannot, command
 from handlers.render import day, moment, quote, task_label
-from storage.ledger import BACKFILL_DAYS
-from storage.meetings import duty_task, people_of, record_meeting, roll_of
+from storage.meetings import BACKFILL_DAYS, duty_task, people_of, record_meeting, roll_of
 from storage.models import ABSENT, BRANCH, EXCUSED, MEETING_KINDS, PRESENT
 from storage.reports import add_report
 from storage.tasks import REPORTED, state_of
