@@ -188,3 +188,34 @@ def test_a_duty_done_by_a_late_logged_meeting_is_backfilled_in_every_view(wecom,
     [theme_row] = [row for title, row in by_title.items() if title.endswith("开展主题党日活动")]
     assert theme_row[4] == "已上报" and "补记录" not in theme_row[9]
 
+
+@pytest.mark.parametrize("kind", ["组织生活会", "民主评议", "党员大会"])
+def test_a_bare_head_count_against_the_roll_is_refused_and_nothing_is_written(wecom, county, kind):
+    """The whole branch is the roll (32 active members): 出席 20/25 cannot say
+    who came, so it is refused with the roll's size and how to name people."""
+    reply = wecom.say(SECRETARY, f"会议 {kind} 2026-11-13 出席 20/25 学习讨论")
+    assert "应到人数 25 与名册不符" in reply and f"本支部{kind}应到 32 人" in reply
+    assert "本条未记录" in reply and "写明缺席、请假的姓名" in reply and "出席 x/32" in reply
+    assert rows(county, Meeting) == [] and rows(county, Attendance) == [] and rows(county, Report) == []
+
+
+def test_a_committee_head_count_must_match_the_committee(wecom, county):
+    reply = wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 4/4")
+    assert "按名册，本支部支委会应到 5 人（书记、副书记和支委）" in reply and "本条未记录" in reply
+    assert rows(county, Meeting) == [] and report_for(county, "召开支部委员会会议") is None
+
+
+@pytest.mark.parametrize("kind", ["组织生活会", "民主评议"])
+def test_all_present_records_every_member_on_the_roll(wecom, county, kind):
+    reply = wecom.say(SECRETARY, f"会议 {kind} 2026-11-13 出席 32/32")
+    assert f"已记录{kind}" in reply and "出席 32/32" in reply
+    [meeting] = rows(county, Meeting)
+    roll = roll_of(county, meeting.id)
+    assert len(roll) == 32 and set(roll.values()) == {"present"}
+
+
+def test_a_kind_without_a_roll_keeps_its_head_count(wecom, county):
+    reply = wecom.say(SECRETARY, "会议 谈心谈话 2026-11-13 出席 2/2 与杨娜燕谈心")
+    assert "已记录谈心谈话" in reply and "出席 2/2" in reply and "名册" not in reply
+    [meeting] = rows(county, Meeting)
+    assert (meeting.attended, meeting.expected) == (2, 2) and roll_of(county, meeting.id) == {}

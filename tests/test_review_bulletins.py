@@ -33,7 +33,7 @@ def crafted_quarter(wecom, county) -> dict:
         assert "已记录" in wecom.say(SECRETARY, f"完成 {t.number} 已完成")
     assert "已退回" in wecom.say(ORG_STAFF, f"退回 {january[0].number} ZB0001 缺少照片")
     assert "已记录" in wecom.say(SECRETARY, f"完成 {january[0].number} 已补充照片")
-    wecom.say(SECRETARY, "会议 支委会 2027-01-04 出席 7/9")
+    wecom.say(SECRETARY, "会议 支委会 2027-01-04 出席 1/1")
     wecom.say(SECRETARY, "发展 张三 申请 2027-01-04")
     assert "已登记志愿服务" in wecom.say(MEMBER, "志愿 3小时 清扫小区")
     assert "已交办" in wecom.say(ORG_STAFF, "整改 ZB0001 配齐组织委员 截止 2027-01-29")
@@ -44,11 +44,11 @@ def crafted_quarter(wecom, county) -> dict:
     county.clock.at = datetime(2027, 2, 28, 10, 0)  # after every February deadline
     february = tasks_of(county, "2027-02")
     wecom.say(SECRETARY, f"完成 {february[0].number} 迟报")
-    wecom.say(SECRETARY, "会议 支委会 2027-02-25 出席 8/9")
+    wecom.say(SECRETARY, "会议 支委会 2027-02-25 出席 1/1")
     wecom.say(SECRETARY, "会议 党小组会 2027-02-10 出席 5/6")   # 18 days later: back-filled
     county.clock.at = datetime(2027, 3, 30, 10, 0)
-    wecom.say(SECRETARY, "会议 支委会 2027-03-30 出席 8/9")
-    wecom.say(SECRETARY, "会议 党员大会 2027-03-30 出席 40/41")
+    wecom.say(SECRETARY, "会议 支委会 2027-03-30 出席 1/1")
+    wecom.say(SECRETARY, "会议 党员大会 2027-03-30 出席 10/11 缺席 秦海")
     county.clock.at = datetime(2027, 4, 6, 9, 0)
     return {"january": january, "february": february, "march": tasks_of(county, "2027-03"), "item": item}
 
