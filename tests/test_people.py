@@ -179,6 +179,10 @@ def test_a_duty_done_by_a_late_logged_meeting_is_backfilled_in_every_view(wecom,
     progress = wecom.say(SECRETARY, "进度")
     assert "召开支部委员会会议：已上报（补记录：会议 11月5日召开，会后 11 天登记）" in progress
     assert "开展主题党日活动" not in progress
+    with county.sessions() as s:  # staff's 进度 N says it of the branch too
+        number = s.scalar(select(Task.number).where(Task.title == "召开支部委员会会议", Task.month == "2026-11"))
+    staff = wecom.say("s7006", f"进度 {number}")  # DW02 (城关镇党委), above ZB0004
+    assert "（ZB0004）：已上报（补记录：会议 11月5日召开，会后 11 天登记）" in staff
     with county.sessions() as s:
         zb4 = s.get(Organization, _zb4(s))
         [ledger] = build_ledgers(s, [zb4], Month(2026, 11), Month(2026, 11), county.clock.now().date())

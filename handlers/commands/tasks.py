@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers.context import BRANCH, NOT_A_BRANCH, CommandError, Context
 from handlers.parse import Command, parse_month
 from handlers.registry import command, told
-from handlers.render import day, fit, task_label
+from handlers.render import backfill_words, day, fit, task_label
 from handlers.render.sheet import render_sheet
 from storage.meetings import LateMeeting, backfilled_duties, mobile_not_checked_in
 from handlers.render import moment
@@ -25,11 +25,6 @@ def _state(bt: BranchTask, late: dict[int, LateMeeting] | None = None) -> str:
         if found:
             return f"已上报（{backfill_words(found)}）"
     return STATE_NAMES[bt.state]
-
-
-def backfill_words(found: LateMeeting) -> str:
-    """补记录（会议 3月5日召开，会后 9 天登记）."""
-    return f"补记录：会议 {found.held_on.month}月{found.held_on.day}日召开，会后 {found.lag_days} 天登记"
 
 
 def late_duties(ctx: Context, branch, tasks: list[BranchTask]) -> dict[int, LateMeeting]:
