@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from storage.models import (ABSENT, PRESENT, Assignment, Attendance, CheckIn, CommunityRegistration, Evidence, Meeting,
                             Member, Organization, Rectification, RectificationItem, RemoteParticipation, Report, Study,
                             Task, Volunteer)
+from storage.meetings import BACKFILL_DAYS, is_backfilled
 from storage.month import Month, span
 from storage.orgs import targets
 from storage.people import THEME_DAY, Stats
@@ -36,9 +37,7 @@ _WHEN = attrgetter("day", "received_at")  # a member's records in the order they
 # (through a subquery); a bigger export reads the period's records whole.
 SCOPED_BRANCHES = 200
 
-# A meeting logged more than this many days after it was held is back-filled
-# (补记录). The one rule: the chat reply to 会议 uses it too.
-BACKFILL_DAYS = 3
+# BACKFILL_DAYS (补记录) is storage.meetings': one rule for every view.
 
 # Records are NamedTuples: a county-year is ~116,000 of them, and a tuple
 # costs a fraction of a dataclass instance in time and memory.
@@ -66,6 +65,7 @@ class ReportVersion(NamedTuple):
     late: bool        # received after the task's deadline
     correction: bool  # sent as 更正 of an earlier version
     superseded: bool  # a later correction or report replaces it
+    backfill_lag: int = 0  # the version is a meeting logged this many days after it (补记录), else 0
 
 
 class Closure(NamedTuple):
@@ -202,14 +202,20 @@ def build_ledgers(session: Session, branches: list[Organization], first: Month, 
     # Rows unpacked by position (a county-year: ~66,000 reports, ~60,000
     # assignments; attribute access on each Row costs more than the unpacking).
     deadlines = {t.id: t.deadline for t in tasks}
-    for report_id, task_id, branch_id, member_id, note, kind, superseded_by, received_at in run(
+    # A duty completed by a meeting logged days after it was held is 补记录
+    # too: only the reports made by a meeting are read for it (a few per branch).
+    late_meetings = {meeting_id: (received.date() - held).days for meeting_id, held, received in run(
+        select(Meeting.id, Meeting.held_on, Meeting.received_at).join(Report, Report.meeting_id == Meeting.id)
+        .where(Report.task_id.in_(task_ids))) if is_backfilled(held, received)}
+    for report_id, task_id, branch_id, member_id, note, kind, superseded_by, received_at, meeting_id in run(
             select(Report.id, Report.task_id, Report.branch_id, Report.member_id, Report.note, Report.kind,
-                   Report.superseded_by, Report.received_at)
+                   Report.superseded_by, Report.received_at, Report.meeting_id)
             .where(Report.task_id.in_(task_ids)).order_by(Report.id)):
         key, correction = (task_id, branch_id), kind == "correction"
         versions[key].append(ReportVersion(
             received_at, names.get(member_id, ""), note, tuple(evidence.get(report_id, ())),
-            received_at.date() > deadlines[task_id], correction, superseded_by is not None))
+            received_at.date() > deadlines[task_id], correction, superseded_by is not None,
+            late_meetings.get(meeting_id, 0) if meeting_id else 0))
         if correction:
             corrections[key] += 1
     # Only the columns used: a county-year has ~60,000 assignments, and each

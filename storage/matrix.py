@@ -15,7 +15,8 @@ from datetime import date
 from sqlalchemy import Row, String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Assignment, Evidence, Member, Organization, Report, Task
+from storage.meetings import backfilled_duties
+from storage.models import MEETING_KINDS, Assignment, Evidence, Member, Organization, Report, Task
 from storage.month import Month
 from storage.orgs import targets
 from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED
@@ -27,6 +28,7 @@ CODES = {REPORTED: "r", RETURNED: "b", ACKNOWLEDGED: "a", OPEN: "o", OVERDUE: "x
 NOTE_CHARS = 24      # of a note shown in a cell's tooltip (the report page has it all)
 BRANCH_FILTER_UP_TO = 500  # fewer branches than this: filter in SQL, else fetch the month and drop
 RESUBMITTED, LATE, CORRECTED = "补", "逾", "更"  # a cell's marks
+BACKFILLED = "录"  # the duty's report is a meeting logged days after it was held: the page says 补记录
 
 
 def month_tasks(session: Session, month: Month) -> list[Row]:
@@ -75,12 +77,17 @@ def grid(session: Session, tasks: list[Row], branches: list[Organization], today
     aimed at the branch, ["o"] / ["x"] where nothing was reported (open /
     overdue), ["a", "MM-DD HH:MM"] where the branch said 收到 (and is not
     overdue), else [state, "MM-DD HH:MM", note, evidence count, marks]
-    (+ the reason, for a returned report)."""
+    (+ the reason, for a returned report). A meeting's duty completed by a
+    back-filled meeting is marked BACKFILLED: read apart, from the few
+    reports a meeting made, so the cells' one-table query stays as it is."""
     column = {t.id: i for i, t in enumerate(tasks)}
     deadline = [str(t.deadline) for t in tasks]
     rows = _templates(tasks, branches, today)
     row_of = {b.id: r for r, b in enumerate(branches)}
     day = str(today)
+    duties = [t.id for t in tasks if t.duty in MEETING_KINDS]
+    late = backfilled_duties(session, duties, list(row_of) if len(row_of) < BRANCH_FILTER_UP_TO else None) \
+        if duties else {}
     for task_id, branch_id, state, reason, at, first, note, files, corrections, submissions, acked, own in \
             cell_rows(session, list(column), list(row_of)):
         r = row_of.get(branch_id)
@@ -92,7 +99,7 @@ def grid(session: Session, tasks: list[Row], branches: list[Organization], today
             rows[r][i] = ["x"] if due < day else (["a", acked[5:]] if acked else ["o"])
             continue
         marks = (RESUBMITTED if submissions > 1 else "") + (LATE if first and first > due else "") + \
-            (CORRECTED if corrections else "")
+            (CORRECTED if corrections else "") + (BACKFILLED if late and (task_id, branch_id) in late else "")
         if state == REPORTED:
             rows[r][i] = ["r", at[5:] if at else "", note or "", files, marks]
         else:
@@ -131,7 +138,7 @@ def evidence_file(session: Session, evidence_id: int) -> tuple[Evidence, int] | 
 
 
 _TASKS = (select(Task.id, Task.month, Task.number, Task.title, Task.deadline, Task.target_kind, Task.target_values,
-                 Task.evidence, Task.recurring)
+                 Task.evidence, Task.recurring, Task.duty)
           .where(Task.month == bindparam("month")).order_by(Task.number))
 def _text(column, length: int):
     """A time as text, cut: "YYYY-MM-DD HH:MM" (16) or the day (10), on every dialect."""

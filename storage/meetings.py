@@ -7,14 +7,59 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.insert_ignore import insert_ignore
 from storage.models import (CHECKIN_DUTY, COMMITTEE_KINDS, REPORTING_ROLES, WHOLE_BRANCH_KINDS, Attendance,
-                            CheckIn, Meeting, Member, Organization, Task)
+                            CheckIn, Meeting, Member, Organization, Report, Task)
 from storage.month import Month
 from storage.orgs import targets
+
+
+# A meeting logged more than this many days after it was held is back-filled
+# (补记录) — and so is the duty it completed. The one rule: the chat reply to
+# 会议, the ledger, 任务/进度 and the workbench all use it.
+BACKFILL_DAYS = 3
+
+
+class LateMeeting(NamedTuple):
+    """The back-filled meeting that is a branch's current report of a duty."""
+    held_on: date
+    received_at: datetime
+
+    @property
+    def lag_days(self) -> int:
+        return (self.received_at.date() - self.held_on).days
+
+
+def is_backfilled(held_on: date, received_at: datetime) -> bool:
+    return (received_at.date() - held_on).days > BACKFILL_DAYS
+
+
+def backfilled_duties(session: Session, task_ids: list[int],
+                      branch_ids: list[int] | None = None) -> dict[tuple[int, int], LateMeeting]:
+    """(task id, branch id) → the meeting, where a branch's current report of
+    a duty task is a meeting logged more than BACKFILL_DAYS after it was
+    held: that report is 补记录 too, wherever it is shown. Only reports made
+    by a meeting are read (a few per branch and month), so this costs little
+    beside the views' own queries."""
+    if not task_ids:
+        return {}
+    query = _MEETING_REPORTS
+    params: dict = {"task_ids": task_ids}
+    if branch_ids is not None:
+        query, params["branch_ids"] = _MEETING_REPORTS_OF, branch_ids
+    return {(task_id, branch_id): LateMeeting(held_on, received_at)
+            for task_id, branch_id, held_on, received_at in session.connection().execute(query, params)
+            if is_backfilled(held_on, received_at)}
+
+
+_MEETING_REPORTS = (select(Report.task_id, Report.branch_id, Meeting.held_on, Meeting.received_at)
+                    .join(Meeting, Report.meeting_id == Meeting.id)
+                    .where(Report.task_id.in_(bindparam("task_ids", expanding=True)),
+                           Report.superseded_by.is_(None)))
+_MEETING_REPORTS_OF = _MEETING_REPORTS.where(Report.branch_id.in_(bindparam("branch_ids", expanding=True)))
 
 
 class Person(NamedTuple):
@@ -89,5 +134,5 @@ def has_mobile_members(session: Session, branch_id: int) -> bool:
         Member.org_id == branch_id, Member.active, Member.is_mobile)))
 
 
-__all__ = ["CHECKIN_DUTY", "Person", "people_of", "roll_of", "has_roll", "record_meeting", "duty_task",
+__all__ = ["BACKFILL_DAYS", "LateMeeting", "is_backfilled", "backfilled_duties", "CHECKIN_DUTY", "Person", "people_of", "roll_of", "has_roll", "record_meeting", "duty_task",
            "mobile_not_checked_in", "has_mobile_members"]

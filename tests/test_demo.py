@@ -13,6 +13,12 @@ def test_the_demo_months_carry_every_mark(app, accounts):
     counts = dict(part.split(" ") for part in line.split("，"))
     for what in ("上报", "逾期上报", "退回", "补报", "更正", "会议", "补记录", "签到"):
         assert int(counts[what]) > 0, line
+    with accounts.sessions() as s:  # a meeting refused stops the demo; each recorded one is counted, by name
+        from sqlalchemy import func, select
+
+        from storage.models import Attendance, Meeting
+        assert s.scalar(select(func.count()).select_from(Meeting)) == int(counts["会议"])
+        assert s.scalar(select(func.count()).select_from(Attendance)) > 0
     client = Client(app, "s7001")
     overview = client.page("/dashboard/")
     assert "93000 invalid webhook url" in overview and f"org:{BAD_ROBOT[0]}" in overview

@@ -24,7 +24,7 @@ def rows_of(path, sheet):
 
 def test_ledger_marks_late_corrected_and_backfilled_records(wecom, county, tmp_path):
     wecom.say(SECRETARY, "完成 2 支委会已开")                      # 16 Nov, on time
-    wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 7/9")           # timely
+    wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 1/1")           # timely
     wecom.say(SECRETARY, "会议 党小组会 2026-10-20 出席 5/6")         # 27 days later: back-filled
     county.clock.advance(days=12)                                       # 28 Nov, 11:17
     wecom.say(SECRETARY, "完成 1 已排查")                               # deadline was 27 Nov
@@ -71,7 +71,7 @@ def test_bulletin_ranks_by_on_time_completion(wecom, county, tmp_path):
                             .order_by(Task.number)).all()
     for n in numbers:
         wecom.say(SECRETARY, f"完成 {n} 已完成")
-    wecom.say(SECRETARY, "会议 支委会 2026-11-10 出席 7/9")
+    wecom.say(SECRETARY, "会议 支委会 2026-11-10 出席 1/1")
     wecom.say(SECRETARY, "会议 党小组会 2026-11-11 出席 5/6")
     wecom.say(SECRETARY, "会议 主题党日 2026-11-12 缺席 邱国")  # 主题党日 is in the monthly quota (issue 12)
     county.clock.at = datetime(2026, 11, 30, 10, 0)
@@ -116,7 +116,7 @@ def strings_in(value) -> list[str]:
 
 
 def test_ledger_records_are_data_and_the_backfill_rule_is_one(wecom, county):
-    assert "补记录" not in wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 7/9")  # 3 days after: timely
+    assert "补记录" not in wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 1/1")  # 3 days after: timely
     assert "补记录" in wecom.say(SECRETARY, "会议 党小组会 2026-11-12 出席 5/6")   # 4 days after
     county.clock.advance(days=12)                                                  # 28 Nov
     wecom.say(SECRETARY, "完成 1 已排查")                                          # deadline was 27 Nov

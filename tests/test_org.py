@@ -132,13 +132,13 @@ def test_progress_of_one_task_names_the_slowest_first(wecom, county):
 
 
 def test_meeting_is_logged_and_backfill_is_flagged(wecom, county):
-    reply = wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 7/9 研究冬训安排")
-    assert "已记录支委会（11月13日（周五））" in reply and "出席 7/9" in reply and "补记录" not in reply
+    reply = wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 1/1 研究冬训安排")
+    assert "已记录支委会（11月13日（周五））" in reply and "出席 1/1" in reply and "补记录" not in reply
     late = wecom.say(SECRETARY, "会议 党课 2026-10-20 出席 20/25")
     assert "补记录" in late and "27 天" in late
     with county.sessions() as s:
         meetings = s.scalars(select(Meeting).order_by(Meeting.id)).all()
-    assert [(m.kind, m.attended, m.expected) for m in meetings] == [("支委会", 7, 9), ("党课", 20, 25)]
+    assert [(m.kind, m.attended, m.expected) for m in meetings] == [("支委会", 1, 1), ("党课", 20, 25)]
     assert all(m.received_at == county.clock.now() for m in meetings)
 
 

@@ -161,3 +161,65 @@ def test_whoami_shows_the_quarter_and_points_come_from_taking_part(wecom, county
     assert "签到：1 天" in mobile and "志愿：12 小时" in mobile and "学习：1 天" in mobile
     assert "积分：16 分" in mobile  # 2 + 2 + check-in month 1 + volunteer capped at 10 + study 1
     assert "积分：1 分" in wecom.say("u700047", "我的")  # 孔永秀: 主题党日 missed −1, 党员大会 +2
+
+
+def test_a_duty_done_by_a_late_logged_meeting_is_backfilled_in_every_view(wecom, county):
+    """Logged 11 days after it was held: the meeting and the duty it completed
+    say 补记录 in 任务, 进度 and the ledger; a meeting logged in time does not."""
+    from handlers.render.ledger import ledger_rows
+    from storage.ledger import build_ledgers
+    from storage.month import Month
+    assert "补记录" in wecom.say(SECRETARY, "会议 支委会 2026-11-05 出席 5/5 研究冬训")
+    assert "同时完成" in wecom.say(SECRETARY, "会议 主题党日 2026-11-14 出席 32/32")
+    tasks_reply = wecom.say(SECRETARY, "任务")
+    [duty] = [line for line in tasks_reply.splitlines() if "召开支部委员会会议" in line]
+    assert "已上报（补记录：会议 11月5日召开，会后 11 天登记）" in duty
+    [theme] = [line for line in tasks_reply.splitlines() if "开展主题党日活动" in line]
+    assert theme.endswith("已上报") and "补记录" not in theme
+    progress = wecom.say(SECRETARY, "进度")
+    assert "召开支部委员会会议：已上报（补记录：会议 11月5日召开，会后 11 天登记）" in progress
+    assert "开展主题党日活动" not in progress
+    with county.sessions() as s:  # staff's 进度 N says it of the branch too
+        number = s.scalar(select(Task.number).where(Task.title == "召开支部委员会会议", Task.month == "2026-11"))
+    staff = wecom.say("s7006", f"进度 {number}")  # DW02 (城关镇党委), above ZB0004
+    assert "（ZB0004）：已上报（补记录：会议 11月5日召开，会后 11 天登记）" in staff
+    with county.sessions() as s:
+        zb4 = s.get(Organization, _zb4(s))
+        [ledger] = build_ledgers(s, [zb4], Month(2026, 11), Month(2026, 11), county.clock.now().date())
+    by_title = {row[2]: row for row in ledger_rows(ledger) if row[0] == "任务"}
+    [committee] = [row for title, row in by_title.items() if title.endswith("召开支部委员会会议")]
+    assert committee[4] == "已上报" and "补记录（会后 11 天登记）" in committee[9]
+    [theme_row] = [row for title, row in by_title.items() if title.endswith("开展主题党日活动")]
+    assert theme_row[4] == "已上报" and "补记录" not in theme_row[9]
+
+
+@pytest.mark.parametrize("kind", ["组织生活会", "民主评议", "党员大会"])
+def test_a_bare_head_count_against_the_roll_is_refused_and_nothing_is_written(wecom, county, kind):
+    """The whole branch is the roll (32 active members): 出席 20/25 cannot say
+    who came, so it is refused with the roll's size and how to name people."""
+    reply = wecom.say(SECRETARY, f"会议 {kind} 2026-11-13 出席 20/25 学习讨论")
+    assert "应到人数 25 与名册不符" in reply and f"本支部{kind}应到 32 人" in reply
+    assert "本条未记录" in reply and "写明缺席、请假的姓名" in reply and "出席 x/32" in reply
+    assert rows(county, Meeting) == [] and rows(county, Attendance) == [] and rows(county, Report) == []
+
+
+def test_a_committee_head_count_must_match_the_committee(wecom, county):
+    reply = wecom.say(SECRETARY, "会议 支委会 2026-11-13 出席 4/4")
+    assert "按名册，本支部支委会应到 5 人（书记、副书记和支委）" in reply and "本条未记录" in reply
+    assert rows(county, Meeting) == [] and report_for(county, "召开支部委员会会议") is None
+
+
+@pytest.mark.parametrize("kind", ["组织生活会", "民主评议"])
+def test_all_present_records_every_member_on_the_roll(wecom, county, kind):
+    reply = wecom.say(SECRETARY, f"会议 {kind} 2026-11-13 出席 32/32")
+    assert f"已记录{kind}" in reply and "出席 32/32" in reply
+    [meeting] = rows(county, Meeting)
+    roll = roll_of(county, meeting.id)
+    assert len(roll) == 32 and set(roll.values()) == {"present"}
+
+
+def test_a_kind_without_a_roll_keeps_its_head_count(wecom, county):
+    reply = wecom.say(SECRETARY, "会议 谈心谈话 2026-11-13 出席 2/2 与杨娜燕谈心")
+    assert "已记录谈心谈话" in reply and "出席 2/2" in reply and "名册" not in reply
+    [meeting] = rows(county, Meeting)
+    assert (meeting.attended, meeting.expected) == (2, 2) and roll_of(county, meeting.id) == {}

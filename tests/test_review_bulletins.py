@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.cli import cli
 from handlers.render.review import SUMMARY_HEADERS
-from storage.models import Meeting, Organization, Report, Task, Volunteer
+from storage.models import Meeting, Member, Organization, Report, Task, Volunteer
 from storage.orgs import targets
 
 SECRETARY, MEMBER, ORG_STAFF = "u700001", "u700002", "s7001"   # ZB0001's 书记 and a member; 组织部
@@ -33,7 +33,7 @@ def crafted_quarter(wecom, county) -> dict:
         assert "已记录" in wecom.say(SECRETARY, f"完成 {t.number} 已完成")
     assert "已退回" in wecom.say(ORG_STAFF, f"退回 {january[0].number} ZB0001 缺少照片")
     assert "已记录" in wecom.say(SECRETARY, f"完成 {january[0].number} 已补充照片")
-    wecom.say(SECRETARY, "会议 支委会 2027-01-04 出席 7/9")
+    wecom.say(SECRETARY, "会议 支委会 2027-01-04 出席 1/1")
     wecom.say(SECRETARY, "发展 张三 申请 2027-01-04")
     assert "已登记志愿服务" in wecom.say(MEMBER, "志愿 3小时 清扫小区")
     assert "已交办" in wecom.say(ORG_STAFF, "整改 ZB0001 配齐组织委员 截止 2027-01-29")
@@ -44,11 +44,11 @@ def crafted_quarter(wecom, county) -> dict:
     county.clock.at = datetime(2027, 2, 28, 10, 0)  # after every February deadline
     february = tasks_of(county, "2027-02")
     wecom.say(SECRETARY, f"完成 {february[0].number} 迟报")
-    wecom.say(SECRETARY, "会议 支委会 2027-02-25 出席 8/9")
+    wecom.say(SECRETARY, "会议 支委会 2027-02-25 出席 1/1")
     wecom.say(SECRETARY, "会议 党小组会 2027-02-10 出席 5/6")   # 18 days later: back-filled
     county.clock.at = datetime(2027, 3, 30, 10, 0)
-    wecom.say(SECRETARY, "会议 支委会 2027-03-30 出席 8/9")
-    wecom.say(SECRETARY, "会议 党员大会 2027-03-30 出席 40/41")
+    wecom.say(SECRETARY, "会议 支委会 2027-03-30 出席 1/1")
+    wecom.say(SECRETARY, "会议 党员大会 2027-03-30 出席 10/11 缺席 秦海")
     county.clock.at = datetime(2027, 4, 6, 9, 0)
     return {"january": january, "february": february, "march": tasks_of(county, "2027-03"), "item": item}
 
@@ -161,3 +161,82 @@ def test_the_chat_bulletin_of_a_quarter_or_a_year(wecom, county):
         from storage.models import Delivery
         periods = set(s.scalars(select(Delivery.period).where(Delivery.purpose.like("bulletin-%"))))
     assert periods == {"2027Q1"}
+
+
+# ---- the registers' lists (issue 14): which branches, and a new term clears one ---------
+
+def _csv(path):
+    import csv
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write_csv(path, rows):
+    import csv
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _reimport(county, folder, terms: dict[str, tuple[str, str]]):
+    from storage.db import transaction
+    from storage.importers.roster_import import import_roster
+    orgs = _csv(folder / "organizations.csv")
+    for row in orgs:
+        row["term_start"], row["term_end"] = terms.get(row["code"], ("", ""))
+    _write_csv(folder / "organizations.csv", orgs)
+    with transaction(county.sessions) as session:
+        import_roster(session, folder, county.clock.now())
+
+
+def _registers(county, tmp_path) -> tuple[dict[str, set[str]], str]:
+    out = tmp_path / "registers.xlsx"
+    done = CliRunner().invoke(cli, ["bulletin", "--quarter", "2027Q1", "-o", str(out)], obj=county,
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    listed: dict[str, set[str]] = {}
+    for what, code, _name, _state in sheet_rows(out, "党建台账事项")[1:]:
+        listed.setdefault(what, set()).add(code)
+    return listed, done.stdout
+
+
+def test_the_bulletin_lists_the_registers_branches_and_a_new_term_clears_one(wecom, county, roster_copy, tmp_path):
+    members = _csv(roster_copy / "members.csv")
+    [zb6_secretary] = [m for m in members if m["branch_code"] == "ZB0006" and m["role"] == "书记"]
+    zb6_secretary["role"] = "党员"                                # ZB0006's post falls vacant
+    _write_csv(roster_copy / "members.csv", members)
+    _reimport(county, roster_copy, {"ZB0003": ("2021-01-05", "2026-01-04"),   # ended: 换届 overdue
+                                    "ZB0005": ("2024-06-01", "2029-05-31")})  # running
+    county.clock.at = datetime(2027, 4, 6, 9, 0)
+    # From the roster itself: a branch's latest 入党日期 three years or more before today (2024-04-06).
+    branches = {o["code"] for o in _csv(roster_copy / "organizations.csv") if o["type"] == "党支部"}
+    latest = {}
+    for m in members:
+        if m["joined_on"]:
+            latest[m["branch_code"]] = max(latest.get(m["branch_code"], ""), m["joined_on"])
+    stale = {code for code in branches if latest.get(code, "") <= "2024-04-06"}
+    heads = {m["branch_code"] for m in members if m["role"] == "书记"}
+    assert stale and stale != branches and "ZB0006" not in heads
+
+    listed, text = _registers(county, tmp_path)
+    assert listed["3年以上未发展党员"] == stale
+    assert listed["任期届满未换届"] == {"ZB0003"}
+    assert listed["书记空缺"] == branches - heads and "ZB0006" in listed["书记空缺"]
+    assert f"3年以上未发展党员的支部（{len(stale)} 个）" in text and "任期已届满、尚未换届（1 个）" in text
+    assert "（届满 2026-01-04）" in text and f"书记空缺的支部（{len(branches - heads)} 个）" in text
+
+    # A 预备党员 admitted this year takes one branch off the three-year list.
+    one = sorted(stale)[0]
+    with county.sessions() as s:
+        secretary = s.scalar(select(Member.wecom_userid).join(Organization, Member.org_id == Organization.id)
+                             .where(Organization.code == one, Member.role == "书记", Member.wecom_userid.is_not(None)))
+    assert secretary, one  # the first stale branch has a 书记 in WeCom to keep its register
+    for step, day in (("申请", "2025-01-06"), ("积极分子", "2025-03-03"), ("发展对象", "2026-03-09"),
+                      ("预备党员", "2027-01-11")):
+        assert "已" in wecom.say(secretary, f"发展 王新 {step} {day}")
+    # The new term imported for ZB0003 clears it from the overdue terms.
+    _reimport(county, roster_copy, {"ZB0003": ("2026-03-02", "2031-03-01"), "ZB0005": ("2024-06-01", "2029-05-31")})
+    listed, text = _registers(county, tmp_path)
+    assert "任期届满未换届" not in listed and "任期已届满" not in text
+    assert listed["3年以上未发展党员"] == stale - {one}

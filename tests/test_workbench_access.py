@@ -1,5 +1,6 @@
 """Every workbench route's access rules, as a table: each role (org
-department, committee, branch secretary), signed out (→ the sign-in page,
+department, committee, branch secretary — and a deputy and a 支委, who get
+the secretary's column), signed out (→ the sign-in page,
 before anything is read), another subtree's branch or task (→ 404, as if
 it did not exist), a role's missing right (→ 403). A route added without
 a row here fails the last test."""
@@ -101,3 +102,31 @@ def test_an_id_no_database_could_hold_is_a_404_for_everyone(app, clients):
     for client in (app.test_client(), clients[ORG].http):  # not routed at all: nothing to sign in for
         assert client.get("/dashboard/tasks/99999999999").status_code == 404
         assert client.get("/dashboard/evidence/-1").status_code == 404
+
+
+DEPUTY, COMMITTEE_MEMBER = "u700003", "u700005"  # made ZB0001's 副书记 and 组织委员 (支委) below
+
+
+@pytest.fixture
+def branch_clients(app, accounts):
+    """A deputy and a 支委 of ZB0001 with accounts: the roster's posts give them the secretary's part."""
+    from sqlalchemy import update
+
+    from storage.models import Member
+    from tests.workbench import add_account
+    with transaction(accounts.sessions) as s:
+        for userid, role in ((DEPUTY, "副书记"), (COMMITTEE_MEMBER, "组织委员")):
+            s.execute(update(Member).where(Member.wecom_userid == userid).values(role=role))
+    for userid in (DEPUTY, COMMITTEE_MEMBER):
+        add_account(accounts, userid)
+    return {who: Client(app, who) for who in (DEPUTY, COMMITTEE_MEMBER)}
+
+
+@pytest.mark.parametrize("method, url, rule, expected", TABLE, ids=[f"{m} {u}" for m, u, _, _ in TABLE])
+def test_a_deputy_and_a_committee_member_get_the_secretarys_row(branch_clients, deliveries, method, url, rule,
+                                                                 expected):
+    url = url.format(**deliveries)
+    for who, client in branch_clients.items():
+        response = client.post(url, {}) if method == "POST" else client.get(url)
+        assert response.status_code == expected[2], (who, url, response.get_data(as_text=True)[:200])
+

@@ -162,3 +162,37 @@ def test_the_workbench_in_a_real_browser(served, browser_page, wecom, tmp_path):
     page.wait_for_selector("canvas[data-chart=trend][data-points]")
     shot(page, "8-phone")
     assert page.problems == [], page.problems  # no script error, no CSP violation
+
+
+# The widths the workbench is promised to work at (issue 11): an office screen and a phone.
+SCREENS = {"office": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+OVERFLOW = "() => ({page: document.documentElement.scrollWidth, view: window.innerWidth})"
+
+
+def test_no_page_scrolls_sideways_on_an_office_screen_or_a_phone(served, browser_page, wecom):
+    """The overview and a wide matrix (27 tasks) fit the window's width; the
+    matrix scrolls inside its own frame, never the page."""
+    for n in range(20):
+        assert "已发布" in wecom.say("s7001", f"发布 第{n + 1}项专题学习（宽度测试） 截止 2026-12-10 对象 全部")
+    page = browser_page
+    page.goto(served + "/dashboard/login")
+    page.fill("input[name=userid]", "s7001")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(served + "/dashboard/")
+    for screen, size in SCREENS.items():
+        page.set_viewport_size(size)
+        page.goto(served + "/dashboard/")
+        page.wait_for_selector("canvas[data-chart=trend][data-points]")
+        widths = page.evaluate(OVERFLOW)
+        shot(page, f"width-overview-{screen}")
+        assert widths["page"] <= widths["view"], (screen, "overview", widths)
+        page.goto(served + "/dashboard/matrix")
+        page.wait_for_selector("table#matrix[data-drawn='36']")
+        widths = page.evaluate(OVERFLOW)
+        frame = page.evaluate("() => { const w = document.querySelector('.matrix-wrap');"
+                              " return {inner: w.scrollWidth, shown: w.clientWidth}; }")
+        shot(page, f"width-matrix-{screen}")
+        assert widths["page"] <= widths["view"], (screen, "matrix", widths)
+        assert frame["inner"] > frame["shown"], (screen, frame)  # wider than the window: it scrolls in its frame
+    assert page.problems == [], page.problems

@@ -159,3 +159,65 @@ def test_the_worker_buffers_an_upload_whole_and_nothing_else_that_large():
     assert judge_head(other, 64 * 1024, 8 * 1024 * 1024) == (PASS, 0)
     assert judge_head(head.replace(b"post /dashboard/upload ", b"post /dashboard/uploads "), 64 * 1024,
                       8 * 1024 * 1024) == (PASS, 0)
+
+
+# ---- 锋领考评 scores (issue 12: "the workbench form") ------------------------------
+
+def scores_xlsx(rows) -> bytes:
+    """The radar export's 锋领考评 sheet as staff fill it: 编号, 姓名, 满意度, 岗位业绩."""
+    from openpyxl import Workbook
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "锋领考评"
+    sheet.append(["支部编码", "编号", "姓名", "满意度", "岗位业绩"])
+    for row in rows:
+        sheet.append(["ZB0001", *row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload_scores(client, data, quarter="2026Q4", name="考评.xlsx"):
+    return client.post("/dashboard/upload", {"kind": "appraisals", "quarter": quarter, "file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def scores(rt):
+    from storage.models import Appraisal
+    with rt.sessions() as s:
+        return {name: (a.quarter, a.satisfaction, a.performance) for a, name in s.execute(
+            select(Appraisal, Member.name).join(Member, Appraisal.member_id == Member.id))}
+
+
+def test_appraisal_scores_are_imported_for_the_quarter_on_the_form(as_org, accounts):
+    with accounts.sessions() as s:
+        secretary = s.scalar(select(Member).where(Member.wecom_userid == "u700001"))
+        who = (secretary.id, secretary.name)
+    page = as_org.page("/dashboard/upload")
+    assert "锋领考评满意度、岗位业绩" in page and 'value="2026Q4"' in page  # this quarter, filled in
+    bad = upload_scores(as_org, scores_xlsx([(*who, 101, None), (999999, "张三", 80, None), (*who, 90, 85)]))
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "导入失败，未做任何更改（共 3 处问题）" in text
+    assert "考评.xlsx[锋领考评] 第2行：满意度“101”应为 0 至 100 的整数" in text
+    assert "考评.xlsx[锋领考评] 第3行：编号 999999 不是在册支部的党员" in text
+    assert f"考评.xlsx[锋领考评] 第4行：编号 {who[0]} 与第2行重复" in text
+    assert scores(accounts) == {}
+    for quarter, message in (("2027Q5", "季度“2027Q5”无效，应为 YYYYQn"), ("", "导入考评分数请填写季度"),
+                             ("1999Q1", "年份超出范围")):
+        refused = upload_scores(as_org, scores_xlsx([(*who, 90, None)]), quarter)
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+    assert scores(accounts) == {}
+    good = upload_scores(as_org, scores_xlsx([(*who, 90, None)]), "2026q3")
+    assert good.status_code == 200 and "2026年第三季度考评分数：1 名党员" in good.get_data(as_text=True)
+    assert scores(accounts) == {who[1]: ("2026Q3", 90, None)}
+    with accounts.sessions() as s:
+        actions = s.execute(select(AuditEntry.action, AuditEntry.target, AuditEntry.detail)
+                            .where(AuditEntry.action.like("upload-%")).order_by(AuditEntry.id)).all()
+    assert [a for a, _, _ in actions] == ["upload-refused"] * 4 + ["upload-appraisals"]
+    assert actions[0][2].startswith("考评分数：3 处问题") and actions[-1][1:] == ("考评.xlsx", "2026年第三季度考评分数：1 名党员")
+
+
+def test_only_the_org_department_imports_scores(as_committee, as_secretary, accounts):
+    assert upload_scores(as_committee, scores_xlsx([])).status_code == 403
+    assert upload_scores(as_secretary, scores_xlsx([])).status_code == 403
+    assert scores(accounts) == {}

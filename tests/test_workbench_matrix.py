@@ -125,3 +125,18 @@ def test_migration_0009_sums_up_the_reports_already_there(any_db_url, tmp_path):
     assert [str(t)[:16] for t in row[:2]] == ["2026-11-22 09:30", "2026-11-21 09:00"]  # text on SQLite
     assert tuple(row[2:]) == ("更正后的说明", 2, 1, 1)
     engine.dispose()
+
+
+def test_a_duty_done_by_a_late_logged_meeting_is_marked_backfilled(as_org, as_secretary, wecom):
+    """The meeting logged 14 days after it was held completes 召开支部委员会会议:
+    its cell carries the 补记录 mark (录, shown as the word), and the branch
+    page's task row says it as the meeting row does; a timely one does not."""
+    assert "已记录" in wecom.say(SECRETARY, "会议 支委会 2026-11-02 学习")   # ZB0001, 14 days before: 补记录
+    assert "已记录" in wecom.say("u700012", "会议 支委会 2026-11-14 学习")   # ZB0002, 2 days before: in time
+    data, rows = matrix(as_org)
+    number = next(t[1] for t in data["tasks"] if t[2] == "召开支部委员会会议")
+    assert rows["ZB0001"][number][0] == "r" and rows["ZB0001"][number][4] == "录"
+    assert rows["ZB0002"][number][0] == "r" and rows["ZB0002"][number][4] == ""
+    assert "<i>补记录</i>" in as_org.page("/dashboard/matrix")  # the legend says what 录 stands for
+    page = as_secretary.page("/dashboard/branches/ZB0001")
+    assert page.count("补记录（会后 14 天登记）") == 2  # the meeting, and the duty it completed

@@ -120,9 +120,92 @@ def test_the_branch_page_masks_phones_unless_the_org_department_asks(as_org, as_
 
 
 def test_the_branch_page_shows_the_ledger_with_its_marks(as_secretary, wecom, accounts):
-    wecom.say(SECRETARY, "会议 支委会 2026-11-02 出席 5/5 学习")  # 14 days before: 补记录
+    assert "已记录" in wecom.say(SECRETARY, "会议 支委会 2026-11-02 学习")  # 14 days before: 补记录
     wecom.say(SECRETARY, "完成 1 已排查")
     page = as_secretary.page("/dashboard/branches/ZB0001")
     assert "补记录（会后 14 天登记）" in page and "排查软弱涣散基层党组织" in page
     assert "/dashboard/ledger.xlsx?branch=ZB0001" in page
     assert "流动党员签到" in page
+
+
+# ---- the overview's actions and signals (issue 11) -----------------------------------
+
+def overview_codes(page: str, section: str) -> set[str]:
+    """The branch codes listed in one of the overview's sections."""
+    import re
+    part = page.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
+    return set(re.findall(r"<td>(ZB[0-9]{4})</td>", part))
+
+
+def test_retry_puts_a_failed_delivery_back_in_the_queue_and_is_audited(as_org, accounts, standin, worker, wecom):
+    from tests.conftest import set_group_address
+    set_group_address(accounts, "ZB0002", "bad-key")
+    wecom.say("s7001", "催办 1")
+    worker.drain()
+    [failed] = rows(accounts, Delivery, Delivery.state == "failed")
+    assert failed.target == "org:ZB0002" and failed.last_error
+    assert f"/dashboard/deliveries/{failed.id}/retry" in as_org.page("/dashboard/")
+    response = as_org.post(f"/dashboard/deliveries/{failed.id}/retry")
+    assert response.status_code == 302 and "已重新排队发送" in as_org.page(response.headers["Location"])
+    [again] = rows(accounts, Delivery, Delivery.id == failed.id)
+    assert again.state == "pending" and again.due_at == accounts.clock.now()
+    [entry] = rows(accounts, AuditEntry, AuditEntry.action == "retry-delivery")
+    assert entry.channel == "web" and entry.target.startswith("org:ZB0002") and failed.last_error in entry.detail
+    from storage.db import transaction
+    with transaction(accounts.sessions) as s:  # sent meanwhile: nothing to retry, and no row
+        s.get(Delivery, failed.id).state = "sent"
+    twice = as_org.post(f"/dashboard/deliveries/{failed.id}/retry")
+    assert "无需重发" in as_org.page(twice.headers["Location"])
+    assert len(rows(accounts, AuditEntry, AuditEntry.action == "retry-delivery")) == 1
+
+
+def test_closing_an_account_is_audited(app, accounts):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    assert CliRunner().invoke(cli, ["add-admin", "s7001", "--close"], obj=accounts).exit_code == 0
+    [entry] = rows(accounts, AuditEntry, AuditEntry.action == "account-closed")
+    assert entry.channel == "cli" and "s7001" in entry.target
+
+
+def test_the_overview_shows_the_scheduler_heartbeat(as_org, accounts):
+    from datetime import timedelta
+
+    from storage.db import transaction
+    from storage.models import Lease
+    assert "定时任务：<span class=\"warn\">从未运行</span>" in as_org.page("/dashboard/")
+    now = accounts.clock.now()
+    with transaction(accounts.sessions) as s:
+        s.add(Lease(name="scheduler", holder="host-a:4242", expires_at=now + timedelta(seconds=30)))
+    page = as_org.page("/dashboard/")
+    assert ">运行中</span>" in page and "host-a:4242，心跳有效至" in page
+    with transaction(accounts.sessions) as s:
+        s.get(Lease, "scheduler").expires_at = now - timedelta(minutes=5)  # the scheduler stopped beating
+    page = as_org.page("/dashboard/")
+    assert ">已停止</span>" in page and ">运行中</span>" not in page
+
+
+def test_the_overview_warns_of_a_year_without_holiday_data(as_org, accounts):
+    from datetime import datetime
+
+    from storage.workdays import is_known_year
+    assert not is_known_year(2040)
+    accounts.clock.at = datetime(2040, 3, 12, 10, 0)
+    as_org.sign_in("s7001")  # the session ended over the years
+    assert "节假日数据不含 2040 年" in as_org.page("/dashboard/")
+    known = next(y for y in range(2024, 2030) if is_known_year(y))
+    accounts.clock.at = datetime(known, 3, 12, 10, 0)
+    as_org.sign_in("s7001")
+    assert f"节假日数据不含 {known} 年" not in as_org.page("/dashboard/")
+
+
+def test_the_overview_lists_the_branches_with_overdue_tasks(as_org, as_committee, accounts, wecom):
+    assert overview_codes(as_org.page("/dashboard/"), "overdue") == set()  # 11-16: nothing due yet
+    wecom.say(SECRETARY, "完成 1 已排查")   # ZB0001
+    wecom.say("u700012", "完成 1 已排查")   # ZB0002
+    accounts.clock.advance(days=12)        # 11-28: task 1 (due 11-27) is overdue for the other 34
+    as_org.sign_in("s7001")
+    listed = overview_codes(as_org.page("/dashboard/"), "overdue")
+    assert len(listed) == 34 and not {"ZB0001", "ZB0002"} & listed
+    as_committee.sign_in(COMMITTEE)
+    assert overview_codes(as_committee.page("/dashboard/"), "overdue") == {"ZB0012", "ZB0028", "ZB0030", "ZB0033"}

@@ -31,6 +31,7 @@ from storage.addresses import add_address, org_owner, remove_addresses
 from storage.checkins import mobile_without_checkin
 from storage.jobs import claim_run
 from storage.matrix import month_tasks
+from storage.meetings import people_of, roll_of
 from storage.members import reachable_members
 from storage.models import REPORTING_ROLES
 from storage.month import Month
@@ -156,6 +157,20 @@ def _at(day: date, rng: random.Random) -> datetime:
         [m for m in range(60) if m % 30]))
 
 
+def _attendance(people: list, kind: str, rng: random.Random) -> str:
+    """出席 x/y as the roll has it (会议 refuses a head-count that disagrees
+    with it), with up to two absent members named; a kind without a roll,
+    a head-count."""
+    roll = roll_of(people, kind)
+    if not roll:
+        came = rng.randint(5, 9)
+        return f"出席 {came}/9"
+    names = [p.name for p in roll]
+    unique = [n for n in names if names.count(n) == 1]  # a shared name would be asked back
+    absent = rng.sample(unique, min(rng.randint(0, 2), len(unique), len(roll) - 1))
+    return f"出席 {len(roll) - len(absent)}/{len(roll)}" + (f" 缺席 {'、'.join(absent)}" if absent else "")
+
+
 def populate(runtime: Runtime) -> str:
     """Three months of the county's life; a line saying how much."""
     rng, chat = random.Random(2026), _Chat(runtime)
@@ -167,6 +182,7 @@ def populate(runtime: Runtime) -> str:
         branches = active_branches(session)
         reporters = {b.id: [m.wecom_userid for m in reachable_members(session, b.id, REPORTING_ROLES)]
                      for b in branches}
+        people = {b.id: people_of(session, b.id) for b in branches}  # a meeting's roll, as 会议 reads it
         # Every active mobile member (none has checked in on a day before the county existed).
         mobile = [m.wecom_userid for m in mobile_without_checkin(session, date(2000, 1, 1), date(2000, 1, 1))
                   if m.wecom_userid]
@@ -219,8 +235,10 @@ def populate(runtime: Runtime) -> str:
                 at = _at(held + timedelta(days=lag), rng)
                 if at >= now or held > now.date():
                     continue
-                came = rng.randint(5, 9)
-                chat.say(who[0], f"会议 {kind} {held.isoformat()} 出席 {came}/9 学习上级文件精神", at)
+                reply = chat.say(who[0], f"会议 {kind} {held.isoformat()} {_attendance(people[branch.id], kind, rng)} "
+                                         "学习上级文件精神", at)
+                if not (reply or "").startswith("已记录"):  # the demo's own data: a refusal is its bug
+                    raise RuntimeError(f"演示数据的会议记录被拒绝：{reply}")
                 counts["会议"] += 1
                 counts["补记录"] += lag > 3
         for userid in mobile:

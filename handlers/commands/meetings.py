@@ -16,8 +16,7 @@ from handlers.names import Directory, read_names
 from handlers.parse import Command, day_arg, half_width
 from handlers.registry import cannot, command
 from handlers.render import day, moment, quote, task_label
-from storage.ledger import BACKFILL_DAYS
-from storage.meetings import duty_task, people_of, record_meeting, roll_of
+from storage.meetings import BACKFILL_DAYS, duty_task, people_of, record_meeting, roll_of
 from storage.models import ABSENT, BRANCH, EXCUSED, MEETING_KINDS, PRESENT
 from storage.reports import add_report
 from storage.tasks import REPORTED, state_of
@@ -145,7 +144,8 @@ def _named(text: str, at: int, directory: Directory) -> tuple[dict[int, str], in
 
 
 def _against_roll(kind: str, roll, named: dict[int, str], came: int | None, of: int | None):
-    """The roll and what was typed must agree: (出席, 应到, attendance, a warning)."""
+    """The roll and what was typed must agree, or nothing is written:
+    (出席, 应到, attendance by name, "" — no warning is left to give)."""
     on_roll = {p.id for p in roll}
     outside = [m for m in named if m not in on_roll]
     if outside:
@@ -158,17 +158,26 @@ def _against_roll(kind: str, roll, named: dict[int, str], came: int | None, of: 
     if came is None:
         came, of = present, expected
     elif of != expected:
-        if not named and came <= of:  # a head-count only, as before rolls: kept, and said so
-            return came, of, None, (f"注意：按名册，本支部{kind}应到 {expected} 人，与“出席 {came}/{of}”不一致，"
-                                    "本次只记人数、未按人记录出席。请核对名册，或写明缺席、请假的姓名。")
+        # A bare head-count that disagrees with the roll is refused too (issue 12:
+        # x/y must agree with the roll): kept as it was typed, nobody's
+        # attendance or points would be known.
         raise CommandError(f"应到人数 {of} 与名册不符：按名册，本支部{kind}应到 {expected} 人"
-                           f"（{ROLL_NAMES.get(kind, '全体党员')}），请核对后重新发送，本条未记录。")
+                           f"（{ROLL_NAMES.get(kind, '全体党员')}），本条未记录。\n" + _roll_help(kind, expected))
     elif came != present:
         detail = f"缺席 {absent} 人、请假 {excused} 人" if named else "没有写缺席、请假的人"
         raise CommandError(f"出席 {came}/{of} 与名单不符：应到 {expected} 人，{detail}，出席应为 {present} 人。"
                            "请写明缺席、请假的姓名（多人用顿号隔开）后重新发送，本条未记录。")
     attendance = {p.id: named.get(p.id, PRESENT) for p in roll}
     return came, of, attendance, ""
+
+
+def _roll_help(kind: str, expected: int) -> str:
+    """How to write a meeting against a roll of `expected` people."""
+    example = (f"出席 {expected - 2}/{expected} 缺席 张三 请假 李四" if expected >= 3 else
+               f"出席 {expected - 1}/{expected} 请假 李四" if expected == 2 else "出席 1/1")
+    return (f"请按名册写“出席 x/{expected}”，并写明缺席、请假的姓名（多人用顿号隔开，未写的应到人员记为出席），"
+            f"如：会议 {kind} 日期 {example}；全部到会可写“出席 {expected}/{expected}”。"
+            "名册有误请联系组织部更新名册。")
 
 
 def _attendance(came_text: str | None, of_text: str | None) -> tuple[int | None, int | None]:

@@ -10,9 +10,10 @@ from handlers.context import ORG_ADMIN, STAFF, Actor, CommandError, Context
 from handlers.limits import REASON
 from handlers.parse import Command, need_number
 from handlers.registry import cannot, command
-from handlers.render import day, fit, moment, quote
+from handlers.render import backfill_words, day, fit, moment, quote
 from storage import audit
 from storage.audit import CHAT, Origin
+from storage.meetings import backfilled_duties
 from storage.models import Organization, Report, Task
 from storage.month import Month
 from storage.orgs import targets
@@ -73,8 +74,13 @@ def progress_of_task(cmd: Command, ctx: Context) -> str:
              + (f"已收到 {counts[ACKNOWLEDGED]}，" if counts[ACKNOWLEDGED] else "") + f"未上报 {counts[OPEN]}"
              + ("（已逾期）" if overdue and counts[OPEN] + counts[RETURNED] + counts[ACKNOWLEDGED] else "")]
     order = {OPEN: 0, ACKNOWLEDGED: 1, RETURNED: 2, REPORTED: 3}
+    # A duty done by a meeting logged days after it was held: 补记录 here too.
+    late = backfilled_duties(ctx.session, [task.id], [b.id for b in aimed] if len(aimed) < 500 else None) \
+        if task.duty else {}
     for branch, bt in sorted(states, key=lambda x: (order[x[1].shown_state], x[0].code)):
         extra = f"（收到 {moment(bt.acknowledged_at)}）" if bt.shown_state == ACKNOWLEDGED else ""
+        meeting = late.get((task.id, branch.id)) if bt.state == REPORTED else None
+        extra += f"（{backfill_words(meeting)}）" if meeting else ""
         extra += f"（延期至{day(bt.own_deadline, today)}）" if bt.own_deadline else ""
         lines.append(f"{branch.name}（{branch.code}）：{STATE_NAMES[bt.shown_state]}{extra}")
     return fit("\n".join(lines))

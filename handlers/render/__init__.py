@@ -71,3 +71,9 @@ def mask_id_number(number: str | None) -> str:
         return ""
     n = number.strip()
     return n[:6] + "*" * max(len(n) - 10, 0) + n[-4:] if len(n) > 10 else "*" * len(n)
+
+
+def backfill_words(meeting) -> str:
+    """A duty's report that is a meeting logged days after it was held
+    (storage.meetings.LateMeeting): 补记录：会议 3月5日召开，会后 9 天登记."""
+    return f"补记录：会议 {meeting.held_on.month}月{meeting.held_on.day}日召开，会后 {meeting.lag_days} 天登记"

@@ -98,6 +98,8 @@ def _task_rows(rows: list[Row], record: TaskRecord) -> None:
         marks = list(extended) if i == 0 else []
         if version.late:
             marks.append(f"逾期上报（截止 {fmt(deadline)}）")
+        if version.backfill_lag:  # the duty's report is a meeting logged days after it was held
+            marks.append(f"补记录（会后 {version.backfill_lag} 天登记）")
         if version.correction:
             marks.append("更正")
         if version.superseded:

@@ -72,6 +72,8 @@
   // [state, "MM-DD HH:MM", note, evidence, marks(, reason)]. A click opens the report.
   var STATE_NAMES = { r: "已上报", b: "被退回", a: "已收到", o: "未上报", x: "逾期未报" };
   var SYMBOLS = { r: "✓", b: "退", a: "收", o: "·", x: "✗" };
+  // One character per mark in the data (storage.matrix); some read better as a word.
+  var MARK_WORDS = { "录": "补记录" };
 
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
@@ -90,7 +92,7 @@
       if (cell[2]) { tip.push(cell[2]); }
       if (cell[5]) { tip.push("退回原因：" + cell[5]); }
       extra = "<small>" + cell[1].slice(0, 5) + "</small>";
-      for (var m = 0; m < cell[4].length; m++) { extra += "<i>" + cell[4][m] + "</i>"; }
+      for (var m = 0; m < cell[4].length; m++) { extra += "<i>" + (MARK_WORDS[cell[4][m]] || cell[4][m]) + "</i>"; }
       if (cell[3]) { extra += "<em>证" + cell[3] + "</em>"; }
     }
     return '<td class="' + state + '" data-href="' + href + '" title="' + escapeHtml(tip.join(" · ")) + '"><a href="' +

@@ -14,8 +14,8 @@ ACTION_NAMES = {
     "sign-in-refused": "登录被拒", "account-created": "开通账号", "password-set": "重设密码",
     "account-closed": "停用账号", "publish": "发布任务", "chase": "催办", "return": "退回",
     "retry-delivery": "重发消息", "upload-roster": "导入名册", "upload-plan": "导入计划",
-    "upload-refused": "导入被拒", "export": "导出", "view-phones": "查看完整手机号", "extension": "同意延期",
-    "extension-refused": "不同意延期"}
+    "upload-appraisals": "导入考评分数", "upload-refused": "导入被拒", "export": "导出",
+    "view-phones": "查看完整手机号", "extension": "同意延期", "extension-refused": "不同意延期"}
 CHANNEL_NAMES = {"web": "工作台", "chat": "企业微信", "cli": "命令行"}
 PAGE = 100
 

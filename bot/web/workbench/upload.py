@@ -1,8 +1,11 @@
-"""导入: a roster (.xlsx, sheets 组织 and 党员) or a yearly plan (.yaml),
-checked exactly as `import-roster` / `import-plan` check them — every bad
-row named with its sheet, row and reason — and written in one transaction:
-a file with any problem writes nothing. The org department's only (the
-roster defines who may do what); every attempt is in the audit log."""
+"""导入: a roster (.xlsx, sheets 组织 and 党员), a yearly plan (.yaml) or
+staff-entered 锋领考评 scores (满意度 / 岗位业绩: the radar export's
+sheet, for a quarter chosen on the form), checked exactly as
+`import-roster` / `import-plan` / `import-appraisals` check them — every
+bad row named with its sheet, row and reason — and written in one
+transaction: a file with any problem writes nothing. The org department's
+only (the roster defines who may do what; scores, like the CLI's import,
+may name any branch's members); every attempt is in the audit log."""
 from __future__ import annotations
 
 import re
@@ -12,17 +15,19 @@ from pathlib import Path
 from flask import Blueprint, render_template, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import RadioField
+from wtforms import RadioField, StringField
 
 from bot.web.safety import MAX_UPLOAD
 from bot.web.workbench.access import actor, gate, now, origin, require, runtime
 from handlers.context import ORG_ADMIN
 from storage import audit
 from storage.db import transaction
+from storage.importers.appraisals import AppraisalError, import_appraisals
 from storage.importers.plan_import import import_plan
 from storage.importers.plan_read import PlanError
 from storage.importers.roster_import import import_roster
 from storage.importers.roster_read import RosterError
+from storage.month import FIRST_YEAR, LAST_YEAR, OutOfRange, Quarter
 
 blueprint = Blueprint("wb_upload", __name__, url_prefix="/dashboard", template_folder="../templates")
 
@@ -35,13 +40,30 @@ def _upload_cap() -> None:
 
 
 blueprint.before_request(gate)
-KINDS = {"roster": ("名册", (".xlsx",)), "plan": ("年度计划", (".yaml", ".yml"))}
+KINDS = {"roster": ("名册", (".xlsx",)), "plan": ("年度计划", (".yaml", ".yml")),
+         "appraisals": ("考评分数", (".xlsx",))}
 
 
 class UploadForm(FlaskForm):
     kind = RadioField("导入", choices=[("roster", "党员名册（.xlsx，工作表“组织”和“党员”）"),
-                                     ("plan", "年度重点工作计划（.yaml）")], default="roster")
+                                     ("plan", "年度重点工作计划（.yaml）"),
+                                     ("appraisals", "锋领考评满意度、岗位业绩（.xlsx，radar 导出文件的“锋领考评”工作表）")],
+                      default="roster")
     file = FileField("文件", validators=[FileRequired("请选择要导入的文件")])
+    quarter = StringField("季度（导入考评分数时填写）")
+
+
+def quarter_of(text: str) -> tuple[Quarter | None, str]:
+    """The form's quarter ("2027Q1"), or why not, in the CLI's words."""
+    text = (text or "").strip().upper()
+    if not text:
+        return None, "导入考评分数请填写季度，如 2027Q1"
+    try:
+        return Quarter.iso(text), ""
+    except OutOfRange:
+        return None, f"季度“{text[:20]}”的年份超出范围，应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间"
+    except ValueError:
+        return None, f"季度“{text[:20]}”无效，应为 YYYYQn，如 2027Q1"
 
 
 def safe_name(name: str) -> str:
@@ -61,6 +83,8 @@ def upload():
         else:
             problems, summary = _import(form)
             status = 400 if problems else 200
+    if not form.quarter.data:
+        form.quarter.data = str(Quarter.of(now().date()))
     return render_template("workbench/upload.html", nav="upload", form=form, problems=problems, summary=summary,
                            max_mb=MAX_UPLOAD // (1024 * 1024)), status
 
@@ -71,8 +95,11 @@ def _import(form: UploadForm) -> tuple[list[str], str | None]:
     upload = form.file.data
     name = safe_name(upload.filename)
     who, when = actor(), now()
+    quarter, wrong_quarter = quarter_of(form.quarter.data) if kind == "appraisals" else (None, "")
     if not name.lower().endswith(suffixes):
         problems = [f"{name}：{label}应为 {' 或 '.join(suffixes)} 文件"]
+    elif wrong_quarter:
+        problems = [wrong_quarter]
     else:
         with tempfile.TemporaryDirectory(prefix="zhibu-upload-") as tmp:
             path = Path(tmp) / name
@@ -83,11 +110,14 @@ def _import(form: UploadForm) -> tuple[list[str], str | None]:
                         result = import_roster(session, path, when)
                         summary = f"组织：{result['orgs']}；党员：{result['members']}" + (
                             f"；发展党员：{result['development']}" if "development" in result else "")
+                    elif kind == "appraisals":
+                        written = import_appraisals(session, path, quarter, when)
+                        summary = f"{quarter.label}考评分数：{written} 名党员"
                     else:
                         summary = f"任务：{import_plan(session, path, when)}"
                     audit.record(session, when, origin(), f"upload-{kind}", name, summary, who.member, who.unit)
                 return [], summary
-            except (RosterError, PlanError) as e:
+            except (RosterError, PlanError, AppraisalError) as e:
                 problems = list(e.problems)
     with transaction(runtime().sessions) as session:
         audit.record(session, when, origin(), "upload-refused", name, f"{label}：{len(problems)} 处问题，未导入",
