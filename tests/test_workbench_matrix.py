@@ -140,3 +140,6 @@ def test_a_duty_done_by_a_late_logged_meeting_is_marked_backfilled(as_org, as_se
     assert "<i>补记录</i>" in as_org.page("/dashboard/matrix")  # the legend says what 录 stands for
     page = as_secretary.page("/dashboard/branches/ZB0001")
     assert page.count("补记录（会后 14 天登记）") == 2  # the meeting, and the duty it completed
+    task_id = next(t[0] for t in data["tasks"] if t[2] == "召开支部委员会会议")
+    task_page = as_org.page(f"/dashboard/tasks/{task_id}")  # the task page says it of ZB0001 only
+    assert task_page.count("补记录：会议 11月2日召开，会后 14 天登记") == 1

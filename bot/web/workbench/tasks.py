@@ -23,6 +23,8 @@ from handlers.inbound import Inbound
 from handlers.limits import REASON
 from storage.audit import as_from
 from storage.db import transaction
+from handlers.render import backfill_words
+from storage.meetings import backfilled_duties
 from storage.matrix import CODES, OVERDUE, assignments_of, evidence_file, evidence_of, member_names, reports_of
 from storage.month import Month
 from storage.cards import PENDING, extension_to_decide, extensions_of
@@ -56,6 +58,7 @@ def task(task_id: int):
         names = member_names(session, {r.member_id for rs in versions.values() for r in rs})
         files = evidence_of(session, [rs[-1].id for rs in versions.values()])
         extensions = extensions_of(session, found.id, [b.id for b in aimed])
+        late = backfilled_duties(session, [found.id], [b.id for b in aimed])  # duties done by a late meeting
         waiting = [(b, asked[-1]) for b in aimed if (asked := extensions.get(b.id)) and asked[-1].state == PENDING]
         askers = member_names(session, {r.member_id for _, r in waiting})
         pending = [{"branch": b, "request": r, "asker": askers.get(r.member_id, ""),
@@ -69,6 +72,8 @@ def task(task_id: int):
             asked = extensions.get(branch.id, [])
             rows.append({"branch": branch, "state": _state(found, branch, book, today), "current": current,
                          "acknowledged": bt.acknowledged_at, "deadline": bt.own_deadline,
+                         "backfilled": backfill_words(late[found.id, branch.id])
+                         if (found.id, branch.id) in late else "",
                          "extension": f"延期{asked[-1].days}天 {EXTENSION_NAMES[asked[-1].state]}" if asked else "",
                          "who": names.get(current.member_id, "") if current else "",
                          "files": len(files.get(current.id, [])) if current else 0, "versions": len(mine)})
