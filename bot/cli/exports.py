@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.group import UsageError, cli, month_arg, pass_runtime
+from bot.cli.group import UsageError, cli, month_arg, pass_runtime, period_of
 from storage.ledger import build_ledgers
-from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange, Period, Quarter, Year
+from storage.month import Month, Period, Quarter, Year
 
 
 @cli.command("ledger", help="导出台账（Excel） export the ledger")
@@ -40,17 +40,10 @@ def period_arg(month: str | None, quarter: str | None, year: str | None, today) 
     """--month / --quarter / --year (at most one); last month by default."""
     if sum(x is not None for x in (month, quarter, year)) > 1:
         raise UsageError("--month、--quarter、--year 只能给一个")
-    try:
-        if quarter is not None:
-            return Quarter.iso(quarter)
-        if year is not None:
-            return Year.iso(year)
-    except OutOfRange:
-        raise UsageError(f"年份超出范围，应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间") from None
-    except ValueError:
-        raise UsageError(f"{'--quarter' if quarter is not None else '--year'}"
-                         f"“{quarter if quarter is not None else year}”无效，应为 "
-                         f"{'2027Q1' if quarter is not None else '2027'} 的形式") from None
+    if quarter is not None:
+        return period_of(Quarter, quarter, "--quarter")
+    if year is not None:
+        return period_of(Year, year, "--year")
     return month_arg(month, Month.of(today).previous(), "--month")
 
 

@@ -10,6 +10,7 @@ and nobody reads a half-initialised module, whichever is imported first.
 from __future__ import annotations
 
 import functools
+from typing import TypeVar
 
 import click
 
@@ -17,7 +18,7 @@ from bot.config import load_config
 from bot.logs import setup_logging
 from bot.runtime import Runtime
 from storage.db import upgrade
-from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange
+from storage.month import FIRST_YEAR, LAST_YEAR, Month, OutOfRange, Quarter, Year
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
@@ -78,13 +79,22 @@ class UsageError(Exception):
     """A bad argument the operator can correct; shown as written."""
 
 
-def month_arg(text: str | None, default: Month, flag: str) -> Month:
-    """A YYYY-MM argument, or `default` when it was not given."""
-    if text is None:
-        return default
+P = TypeVar("P", Month, Quarter, Year)
+# How each period is written, for the usage errors.
+_FORMS = {Month: "YYYY-MM，如 2027-03", Quarter: "YYYYQn，如 2027Q1", Year: "YYYY，如 2027"}
+
+
+def period_of(kind: type[P], text: str, flag: str) -> P:
+    """A --month / --quarter / --year argument read as its period, or a
+    UsageError naming the flag and the expected form."""
     try:
-        return Month.iso(text)
+        return kind.iso(text)
     except OutOfRange:
         raise UsageError(f"{flag}“{text}”的年份超出范围，应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间") from None
     except ValueError:
-        raise UsageError(f"{flag}“{text}”无效，应为 YYYY-MM，如 2027-03") from None
+        raise UsageError(f"{flag}“{text}”无效，应为 {_FORMS[kind]}") from None
+
+
+def month_arg(text: str | None, default: Month, flag: str) -> Month:
+    """A YYYY-MM argument, or `default` when it was not given."""
+    return default if text is None else period_of(Month, text, flag)

@@ -8,17 +8,8 @@ from pathlib import Path
 
 import click
 
-from bot.cli.group import UsageError, cli, pass_runtime
-from storage.month import FIRST_YEAR, LAST_YEAR, OutOfRange, Quarter
-
-
-def quarter_arg(text: str) -> Quarter:
-    try:
-        return Quarter.iso(text)
-    except OutOfRange:
-        raise UsageError(f"--quarter“{text}”的年份超出范围，应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间") from None
-    except ValueError:
-        raise UsageError(f"--quarter“{text}”无效，应为 YYYYQn，如 2027Q1") from None
+from bot.cli.group import UsageError, cli, pass_runtime, period_of
+from storage.month import Quarter
 
 
 def radar_messages(issuer_code: str, branches, quarter: Quarter, notices: dict[str, tuple[str, str]]):
@@ -44,7 +35,7 @@ def radar(runtime, quarter, branch, output, png_dir, notice_dir, send) -> None:
     from storage.db import transaction
     from storage.orgs import active_branches, org_department_code
     from storage.outbox import enqueue
-    quarter = quarter_arg(quarter)
+    quarter = period_of(Quarter, quarter, "--quarter")
     if not output.endswith(".xlsx"):
         raise UsageError("输出文件应以 .xlsx 结尾")
     rules = radar_store.RULES
@@ -80,7 +71,7 @@ def radar(runtime, quarter, branch, output, png_dir, notice_dir, send) -> None:
 def import_appraisals_command(runtime, file, quarter) -> None:
     from storage.db import transaction
     from storage.importers.appraisals import import_appraisals
-    quarter = quarter_arg(quarter)
+    quarter = period_of(Quarter, quarter, "--quarter")
     with transaction(runtime.sessions) as session:
         written = import_appraisals(session, file, quarter, runtime.clock.now())
     print(f"已导入 {quarter.label} {written} 名党员的考评分数")

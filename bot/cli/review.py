@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.group import UsageError, cli, pass_runtime
-from storage.month import FIRST_YEAR, LAST_YEAR, Year
+from bot.cli.group import UsageError, cli, pass_runtime, period_of
+from storage.month import Year
 
 
 @cli.command("review", help="导出述职评议（Excel：各支部及书记全年记录） the annual review")
@@ -19,10 +19,7 @@ def review(runtime, year_text, branch, output) -> None:
     from storage.db import transaction
     from storage.orgs import active_branches
     from storage.review import build_reviews
-    try:
-        year = Year.iso(year_text)
-    except ValueError:
-        raise UsageError(f"--year“{year_text}”无效，应为 {FIRST_YEAR} 至 {LAST_YEAR} 之间的年份，如 2027") from None
+    year = period_of(Year, year_text, "--year")
     if not output.endswith(".xlsx"):
         raise UsageError("输出文件应以 .xlsx 结尾")
     now = runtime.clock.now()
