@@ -14,6 +14,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -38,9 +39,10 @@ class Checkboxes(SelectMultipleField):
 class PublishForm(FlaskForm):
     title = StringField("任务名称", validators=[DataRequired("请填写任务名称"), Length(max=300, message="任务名称最多 300 字")])
     deadline = StringField("截止日期", validators=[DataRequired("请填写截止日期")])
-    target = RadioField("对象", choices=[("all", "全部支部"), ("categories", "按领域"), ("units", "按党委"),
-                                       ("codes", "按支部编码")], default="all")
-    categories = Checkboxes("领域", choices=[(c, c) for c in CATEGORIES], validate_choice=False)
+    target = RadioField("对象", choices=[SelectChoice("all", "全部支部"), SelectChoice("categories", "按领域"),
+                                       SelectChoice("units", "按党委"), SelectChoice("codes", "按支部编码")],
+                        default="all")
+    categories = Checkboxes("领域", choices=[SelectChoice(c, c) for c in CATEGORIES], validate_choice=False)
     units = Checkboxes("党委", choices=[], validate_choice=False)
     codes = TextAreaField("支部编码", validators=[Optional(), Length(max=20000)])
     content = TextAreaField("内容", validators=[Optional(), Length(max=2000, message="内容最多 2000 字")])
@@ -96,7 +98,8 @@ def publish():
     with runtime().sessions() as session:
         units = _units(session)
     form = PublishForm()
-    form.units.choices = [(code, f"{u['name']}（{len(u['codes'])} 个支部）") for code, u in sorted(units.items())]
+    form.units.choices = [SelectChoice(code, f"{u['name']}（{len(u['codes'])} 个支部）")
+                          for code, u in sorted(units.items())]
     problems: list[str] = []
     if form.is_submitted():
         if not form.validate():

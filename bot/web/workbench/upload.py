@@ -16,6 +16,7 @@ from flask import Blueprint, render_template, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from bot.web.safety import MAX_UPLOAD
 from bot.web.workbench.access import actor, gate, now, origin, require, runtime
@@ -45,9 +46,9 @@ KINDS = {"roster": ("名册", (".xlsx",)), "plan": ("年度计划", (".yaml", ".
 
 
 class UploadForm(FlaskForm):
-    kind = RadioField("导入", choices=[("roster", "党员名册（.xlsx，工作表“组织”和“党员”）"),
-                                     ("plan", "年度重点工作计划（.yaml）"),
-                                     ("appraisals", "锋领考评满意度、岗位业绩（.xlsx，radar 导出文件的“锋领考评”工作表）")],
+    kind = RadioField("导入", choices=[SelectChoice("roster", "党员名册（.xlsx，工作表“组织”和“党员”）"),
+                                     SelectChoice("plan", "年度重点工作计划（.yaml）"),
+                                     SelectChoice("appraisals", "锋领考评满意度、岗位业绩（.xlsx，radar 导出文件的“锋领考评”工作表）")],
                       default="roster")
     file = FileField("文件", validators=[FileRequired("请选择要导入的文件")])
     quarter = StringField("季度（导入考评分数时填写）")
