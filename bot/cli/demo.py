@@ -38,9 +38,8 @@ from storage.checkins import mobile_without_checkin
 from storage.jobs import claim_run
 from storage.matrix import month_tasks
 from storage.meetings import people_of, roll_of
-from storage.models import MEETING_KINDS
 from storage.members import reachable_members
-from storage.models import REPORTING_ROLES
+from storage.models import MEETING_KINDS, REPORTING_ROLES
 from storage.month import Month
 from storage.orgs import active_branches, targets
 from storage.outbox import FAILED, SENT, claim, record_outcome
