@@ -8,7 +8,13 @@ they would happen: every publish, report, correction, return, meeting and
 check-in goes through the chat handler (`handlers.dispatch.handle`) at the
 moment it "happened", on a frozen clock — so late reports, back-filled
 meetings, returns and re-reports carry their real marks. Made once per
-database (a job_runs row); a delivery to a wrong robot key fails."""
+database (a job_runs row); a delivery to a wrong robot key fails.
+
+The last hours (`_registers_and_cards`) add the org department's registers
+and one-tap's traces the same way: development entries at several stages
+(an applicant whose talk falls due), a branch flagged 软弱涣散 with two
+rectification items (one reported), 收到, an extension granted and one
+pending, and a report made from own words confirmed by 是."""
 from __future__ import annotations
 
 import os
@@ -33,10 +39,12 @@ from storage.jobs import claim_run
 from storage.matrix import month_tasks
 from storage.meetings import people_of, roll_of
 from storage.members import reachable_members
-from storage.models import REPORTING_ROLES
+from storage.models import MEETING_KINDS, REPORTING_ROLES
 from storage.month import Month
 from storage.orgs import active_branches, targets
 from storage.outbox import FAILED, SENT, claim, record_outcome
+from storage.rectification import items_of
+from storage.tasks import REPORTED, state_of
 from storage.workdays import first_workday
 from bot.web.workbench.passwords import hash_password
 from storage.accounts import holder_by_userid, open_account
@@ -252,8 +260,79 @@ def populate(runtime: Runtime) -> str:
     current = [t for t in tasks if t.deadline >= now.date()] or tasks
     if current:
         chat.say(DEMO_USER, f"催办 {current[0].number}", now - timedelta(hours=1))
+    counts |= _registers_and_cards(runtime, chat, [b for b in branches if reporters.get(b.id)], reporters, now)
     _settle_outbox(runtime, now)
     return "，".join(f"{k} {v}" for k, v in counts.items())
+
+
+# 发展 steps (days before today) of the demo's development register: an
+# applicant whose talk falls due within the week (its reminder goes out),
+# an 积极分子, a 发展对象 (a year and more after 积极分子), a 预备党员.
+DEVELOPMENT = (("周晓燕", (("申请", 27),)),
+               ("陈建军", (("申请", 400), ("谈话", 380), ("积极分子", 200))),
+               ("李春梅", (("申请", 900), ("谈话", 880), ("积极分子", 800), ("发展对象", 400))),
+               ("王海涛", (("申请", 1300), ("谈话", 1280), ("积极分子", 1200), ("发展对象", 800), ("预备", 200))))
+RECTIFICATION = ("配齐配强支部委员", "规范三会一课记录")
+
+
+def _registers_and_cards(runtime: Runtime, chat: _Chat, branches: list, reporters: dict, now: datetime) -> dict:
+    """The last hours: the registers and one-tap's traces, each through its
+    chat command (a refusal is the demo's bug: it stops the demo)."""
+    counts = dict.fromkeys(("发展登记", "整顿", "整改事项", "收到", "延期申请", "同意延期", "自然语言确认"), 0)
+    moments = iter(now - timedelta(hours=4) + timedelta(minutes=5 * i) for i in range(1000))
+
+    def say(user: str, text: str, expect: str) -> str:
+        reply = chat.say(user, text, next(moments)) or ""
+        if expect not in reply:
+            raise RuntimeError(f"演示数据的“{text}”没有按预期处理：{reply}")
+        return reply
+
+    today = now.date()
+    for branch, (name, steps) in zip(branches, DEVELOPMENT):  # one person each in the first branches
+        for step, days_ago in steps:
+            say(reporters[branch.id][0], f"发展 {name} {step} {(today - timedelta(days=days_ago)).isoformat()}", "已登记")
+            counts["发展登记"] += 1
+    if len(branches) < 8:
+        return counts
+    flagged = next((b for b in branches[4:] if b.category == "农村"), branches[4])
+    rest = [b for b in branches[4:] if b.id != flagged.id]
+    say(DEMO_USER, f"整顿 {flagged.code} 班子软弱，三会一课不正常", "已将")
+    counts["整顿"] += 1
+    for title, weeks in zip(RECTIFICATION, (4, 8)):
+        say(DEMO_USER, f"整改 {flagged.code} {title} 截止 {(today + timedelta(weeks=weeks)).isoformat()}", "已交办")
+        counts["整改事项"] += 1
+    with runtime.sessions() as session:
+        first = items_of(session, [flagged.id])[0].task
+    at = next(moments)
+    say(reporters[flagged.id][0], f"完成 {task_ref(first, at.date())} 已召开支委会补选组织委员，配齐支委", "已记录")
+    # 收到, 延期 and own words, each on a task of this month its branch has not reported
+    with runtime.sessions() as session:
+        month = Month.of(next(moments).date())
+        open_ = sorted(((b, t) for b in rest for t in month_tasks(session, month)
+                        if t.duty not in MEETING_KINDS and targets(t, b) and state_of(session, t, b) != REPORTED),
+                       key=lambda bt: bt[1].deadline < today)  # not yet due first; at a month's end, overdue too
+    picks, used = [], set()
+    for branch, task in open_:
+        if branch.id not in used:
+            picks.append((branch, task))
+            used.add(branch.id)
+    for (branch, task), step in zip(picks, ("收到", "收到", "延期", "延期", "words")):
+        who, ref = reporters[branch.id][0], task_ref(task, next(moments).date())
+        if step == "收到":
+            say(who, f"收到 {ref}", "已收到")
+            counts["收到"] += 1
+        elif step == "延期":
+            reply = say(who, f"延期 {ref} 7天 村里正在换届，党员集中不齐", "已提交延期申请")
+            counts["延期申请"] += 1
+            if counts["延期申请"] == 1:  # the first is granted, the second left for the workbench
+                number = reply.split("编号 ", 1)[1].split("）", 1)[0]
+                say(DEMO_USER, f"同意延期 {number}", "已同意")
+                counts["同意延期"] += 1
+        else:
+            say(who, f"第{task.number}项已经完成了，材料都整理好了", "我理解为")
+            say(who, "是", "已记录")
+            counts["自然语言确认"] += 1
+    return counts
 
 
 def _settle_outbox(runtime: Runtime, now: datetime) -> None:
