@@ -52,10 +52,11 @@ def member_userid(branch: int, member: int, width: int = 5) -> str:
     return f"u{branch:0{width}d}{member:02d}"
 
 
-def prepare_county(tmp: str, branches: int, name: str) -> str:
-    """A SQLite database of a generated county and the 2027 plan; its URL."""
+def prepare_county(tmp: str, branches: int, name: str, **county) -> str:
+    """A SQLite database of a generated county (`county`: write_county's
+    options) and the 2027 plan; its URL."""
     import os
-    write_county(Path(tmp) / "county", branches)
+    write_county(Path(tmp) / "county", branches, **county)
     db = f"sqlite:///{tmp}/{name}.db"
     env = {**os.environ, "ZHIBU_DATABASE__URL": db, "ZHIBU_CONFIG": os.devnull, "ZHIBU_LOG__LEVEL": "WARNING"}
     for cmd in (["import-roster", f"{tmp}/county"], ["import-plan", str(ROOT / "examples/plan-2027.yaml")]):

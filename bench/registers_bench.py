@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, write_county  # noqa: E402
+from bench.common import prepare_county  # noqa: E402
 
 TODAY = date(2027, 3, 25)
 
@@ -31,18 +31,6 @@ def best(fn, runs: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times), statistics.median(times)
-
-
-def prepare(tmp: str, branches: int, members: int) -> str:
-    import os
-    import subprocess
-    write_county(Path(tmp) / "county", branches, members_per_branch=members, committees=max(1, branches // 1000))
-    db = f"sqlite:///{tmp}/registers.db"
-    env = {**os.environ, "ZHIBU_DATABASE__URL": db, "ZHIBU_CONFIG": os.devnull, "ZHIBU_LOG__LEVEL": "WARNING"}
-    for cmd in (["import-roster", f"{tmp}/county"], ["import-plan", str(ROOT / "examples/plan-2027.yaml")]):
-        subprocess.run([sys.executable, "-m", "bot", *cmd], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return db
 
 
 def main() -> None:
@@ -63,7 +51,8 @@ def main() -> None:
     from storage.workbench import completion
     from sqlalchemy.orm import sessionmaker
     with tempfile.TemporaryDirectory() as tmp:
-        db = prepare(tmp, args.branches, args.members)
+        db = prepare_county(tmp, args.branches, "registers", members_per_branch=args.members,
+                            committees=max(1, args.branches // 1000))
         engine = make_engine(db)
         sessions = sessionmaker(engine, expire_on_commit=False)
         with sessions() as s:
