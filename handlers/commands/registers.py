@@ -119,19 +119,24 @@ def lift_branch_flag(session: Session, actor: Actor, branch: Organization, note:
                  actor.member, actor.unit)
 
 
+def _branch_and_rest(cmd: Command, ctx: Context, usage: str) -> tuple[Organization, str]:
+    """`支部编码 …`: the branch (in the sender's scope) and what follows it."""
+    parts = cmd.rest.split(maxsplit=1)
+    if len(parts) < 2:
+        raise CommandError(usage)
+    return _branch_in_scope(ctx, parts[0]), parts[1]
+
+
 @command("rectify", "整顿", "rectify", roles=STAFF, refusal=cannot("列整顿（组织部和党委可以）"))
 def rectify(cmd: Command, ctx: Context) -> str:
     """整顿 支部编码 原因：列为软弱涣散党组织；整顿 支部编码 解除 说明：解除"""
-    parts = cmd.rest.split(maxsplit=1)
-    if len(parts) < 2:
-        raise CommandError(FLAG_USAGE)
-    branch = _branch_in_scope(ctx, parts[0])
-    words = parts[1].split(maxsplit=1)
+    branch, rest = _branch_and_rest(cmd, ctx, FLAG_USAGE)
+    words = rest.split(maxsplit=1)
     if words[0] in LIFT_WORDS:
         lift_branch_flag(ctx.session, ctx.actor, branch, words[1] if len(words) > 1 else "", ctx.now, Origin(CHAT))
         return f"已解除{branch.name}（{branch.code}）的整顿。"
-    flag_branch(ctx.session, ctx.actor, branch, parts[1], ctx.now, Origin(CHAT))
-    return (f"已将{branch.name}（{branch.code}）列为软弱涣散党组织，原因：{parts[1].strip()}。\n"
+    flag_branch(ctx.session, ctx.actor, branch, rest, ctx.now, Origin(CHAT))
+    return (f"已将{branch.name}（{branch.code}）列为软弱涣散党组织，原因：{rest.strip()}。\n"
             f"整改事项：整改 {branch.code} 事项 截止 YYYY-MM-DD")
 
 
@@ -193,11 +198,8 @@ def _item_ref(text: str, today: date) -> tuple[Month, int]:
 @command("rectification", "整改", "rectification", roles=STAFF, refusal=cannot("交办整改事项（组织部和党委可以）"))
 def rectification(cmd: Command, ctx: Context) -> str:
     """整改 支部编码 事项 截止 YYYY-MM-DD：交办整改事项；整改 支部编码 销号 3月第2项 说明：销号"""
-    parts = cmd.rest.split(maxsplit=1)
-    if len(parts) < 2:
-        raise CommandError(ITEM_USAGE)
-    branch = _branch_in_scope(ctx, parts[0])
-    words = parts[1].split(maxsplit=2)
+    branch, rest = _branch_and_rest(cmd, ctx, ITEM_USAGE)
+    words = rest.split(maxsplit=2)
     if words[0] in CLOSE_WORDS:
         if len(words) < 2:
             raise CommandError(ITEM_USAGE)
@@ -208,7 +210,7 @@ def rectification(cmd: Command, ctx: Context) -> str:
         close_rectification_item(ctx.session, ctx.actor, branch, task, words[2] if len(words) > 2 else "",
                                  ctx.now, Origin(CHAT))
         return f"已销号：{branch.name} {task_label(task)}「{task.title}」。"
-    match = _ITEM.match(parts[1].strip())
+    match = _ITEM.match(rest.strip())
     if not match:
         raise CommandError(ITEM_USAGE)
     deadline = day_arg(match.group("date"), "截止日期")
