@@ -16,7 +16,7 @@ from handlers.render import fit
 from handlers.render.bulletin import render_bulletin
 from storage.bulletin import build_bulletin
 from storage.models import Organization
-from storage.month import Month, Period, Quarter, Year
+from storage.month import Period, Quarter, Year
 from storage.outbox import Message, enqueue, to_branch
 
 

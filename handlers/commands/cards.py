@@ -204,8 +204,8 @@ def ask_extension(task: Task, branch: Organization, days: int, reason: str, ctx:
     if not new:
         return f"{title}已申请延期{request.days}天，正在等待审核。"
     today, old = ctx.now.date(), request.old_deadline
-    messages = []
-    for person in deciders(ctx.session, task):
+    messages, people = [], deciders(ctx.session, task)
+    for person in people:
         key = new_card(ctx.session, person.wecom_userid, DECISION_CARD, task, branch, "extension", ctx.now,
                        extension_id=request.id)
         text = (f"**延期申请（编号 {request.id}）**\n{branch.name}（{branch.code}）申请将{title}延期{days}天："
@@ -219,7 +219,7 @@ def ask_extension(task: Task, branch: Organization, days: int, reason: str, ctx:
                         buttons=(("同意", "yes"), ("不同意", "no")))
         messages.append(to_member(person, f"extension-{request.id}", "ask", with_card(text, card)))
     enqueue(ctx.session, messages, ctx.now)
-    who = "、".join(sorted({m.name for m in deciders(ctx.session, task)})) or "组织部"
+    who = "、".join(sorted({m.name for m in people})) or "组织部"
     return f"已提交延期申请：{title}延期{days}天（编号 {request.id}），等待{who}审核，结果会通知你。"
 
 

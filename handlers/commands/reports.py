@@ -109,8 +109,7 @@ def attach(ctx: Context, report) -> str:
         attach_evidence(ctx.session, report, item.media_id, item.kind, _file_name(ctx, item, i), ctx.now,
                         url=item.url, aes_key=item.aes_key)
     task = task_by_id(ctx.session, report.task_id)
-    kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
-    what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
+    what = _what(media)
     return f"已将{what}作为第{task.number}项「{task.title}」的证明材料。"
 
 
@@ -119,10 +118,15 @@ def _attach_to_service(ctx: Context, service) -> str:
     for i, item in enumerate(media, start=1):
         count = attach_volunteer_evidence(ctx.session, service, item.media_id, item.kind,
                                           _file_name(ctx, item, i), ctx.now, url=item.url, aes_key=item.aes_key)
-    kinds = {EVIDENCE_KINDS.get(item.kind, "材料") for item in media}
-    what = "、".join(sorted(kinds)) if len(media) == 1 else f"{len(media)}份{'、'.join(sorted(kinds))}"
+    what = _what(media)
     return (f"已将{what}作为你{service.day.month}月{service.day.day}日志愿服务 {service.hours:g} 小时的记录"
             f"（这次服务共 {count} 份）。")
+
+
+def _what(media) -> str:
+    """照片 / 文件 / 3份照片、文件: what the reply says was kept."""
+    kinds = "、".join(sorted({EVIDENCE_KINDS.get(item.kind, "材料") for item in media}))
+    return kinds if len(media) == 1 else f"{len(media)}份{kinds}"
 
 
 def _file_name(ctx: Context, item, i: int) -> str:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from handlers.context import BRANCH, NOT_A_BRANCH, CommandError, Context
 from handlers.parse import Command, parse_month
 from handlers.registry import command, told
-from handlers.render import backfill_words, day, fit, task_label
+from handlers.render import backfill_words, day, fit, moment, task_label
 from handlers.render.sheet import render_sheet
 from storage.meetings import LateMeeting, backfilled_duties, mobile_not_checked_in
-from handlers.render import moment
 from storage.tasks import ACKNOWLEDGED, OPEN, REPORTED, RETURNED, BranchTask, TaskBook, branch_tasks
 
 STATE_NAMES = {OPEN: "未完成", REPORTED: "已上报", RETURNED: "被退回", ACKNOWLEDGED: "已收到"}

@@ -25,7 +25,7 @@ from handlers.context import COMMITTEE, MEMBER, ORG_ADMIN, REPORTER, CommandErro
 from handlers.parse import Command, normalise, parse_command
 from handlers.registry import REGISTRY
 from handlers.render import day, quote
-from handlers.understand.reading import READS, Reading, TaskInfo, World, read
+from handlers.understand.reading import GREETING, READS, THANKS, Reading, TaskInfo, World, read
 from storage.meetings import has_roll, people_of
 from storage.models import BRANCH
 from storage.addresses import member_owner
@@ -64,14 +64,15 @@ def answer(text: str, ctx: Context) -> tuple[str | None, str]:
         offer = latest_pending(ctx.session, ctx.actor.member.id)
         if offer is not None or said in ASKED_TO_CONFIRM:
             return _decide_latest(offer, said in CONFIRM, ctx)
-    reading = read(text, world_for(ctx))
+    world = world_for(ctx)
+    reading = read(text, world)
     if (reading.intent in READS or reading.writes) and reading.confidence < MIN_CONFIDENCE:
         return not_placed(text, ctx), "unknown"
     if reading.intent in READS:
         command = parse_command(reading.command)
         return REGISTRY.resolve(command.name, ctx.actor)(command, ctx), f"words: {command.name}"
     if reading.writes:
-        return _propose(reading, text, ctx)
+        return _propose(reading, text, ctx, world)
     if reading.intent == "ask":
         return reading.reply, "words: asked back"
     if reading.intent == "decline":
@@ -105,9 +106,9 @@ def world_for(ctx: Context) -> World:
 
 
 def _chitchat(said: str, kind: str) -> str:
-    if "谢" in said or "辛苦" in said:
+    if THANKS.search(said):
         return "不客气！"
-    if any(word in said for word in ("你好", "您好", "在吗", "在不在", "早")):
+    if GREETING.search(said):
         return f"你好！有事直接说就行，如：{EXAMPLES[kind]}；发送“帮助”查看全部命令。"
     if kind == REPORTER and said.startswith("收到"):  # a bare 收到 acknowledges nothing: say how to
         return "好的。如是回复某项任务的提醒，请发“收到 N”（N 为任务序号），组织部就能看到已收到。"
@@ -116,12 +117,12 @@ def _chitchat(said: str, kind: str) -> str:
 
 # --- proposals -------------------------------------------------------------
 
-def _propose(reading: Reading, text: str, ctx: Context) -> tuple[str | None, str]:
+def _propose(reading: Reading, text: str, ctx: Context, world: World) -> tuple[str | None, str]:
     command = parse_command(reading.command)
     if command.name != reading.intent or command.problem:  # would not be acted on as understood
         return not_placed(text, ctx), "unknown"
     REGISTRY.resolve(command.name, ctx.actor)  # the role check, before anything is proposed
-    summary = describe(reading, command, ctx)
+    summary = describe(reading, command, ctx, world)
     key = new_card_key() if ctx.inbound.cards and ctx.inbound_id is not None else None
     proposal_id = propose(ctx.session, ctx.actor.member.id, reading.command, summary, ctx.inbound_id, ctx.now,
                           card_key=key)
@@ -138,11 +139,11 @@ def _propose(reading: Reading, text: str, ctx: Context) -> tuple[str | None, str
     return None, outcome + " as a card"
 
 
-def describe(reading: Reading, command: Command, ctx: Context) -> str:
+def describe(reading: Reading, command: Command, ctx: Context, world: World) -> str:
     """What a proposal does, in the words the person will confirm."""
     name, rest = command.name, command.rest
     if name == "done":
-        task = next((t for t in world_for(ctx).tasks if t.number == command.number), None)
+        task = next((t for t in world.tasks if t.number == command.number), None)
         text = f"完成第{command.number}项「{task.title if task else ''}」"
         return text + (f"，说明“{quote(command.note, 40)}”" if command.note else "")
     if name == "meeting":
