@@ -4,13 +4,14 @@ steps. Data only: what the cards say is the handlers' (handlers/commands/cards.p
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.insert_ignore import insert_ignore
 from storage.models import Assignment, Card, ExtensionRequest, LadderStep, Organization, Task
+from storage.reports import EVIDENCE_WINDOW
 from storage.tasks import OPEN
 
 PENDING, GRANTED, REFUSED = "pending", "granted", "refused"
@@ -68,7 +69,6 @@ def mark_card(card: Card, action: str, now: datetime) -> None:
     card.last_action, card.acted_at = action, now
 
 
-EVIDENCE_WINDOW = timedelta(minutes=10)
 
 
 def recent_card_done(session: Session, recipient: str, now: datetime) -> Card | None:

@@ -360,9 +360,9 @@ def _member_records(session: Session, branch_ids: set[int], names: dict[int, str
                            .group_by(Evidence.volunteer_id), Volunteer.member_id,
                            Volunteer.community_id.in_(branch_ids))).all())
     service: dict[int, list[ServiceRecord]] = defaultdict(list)
-    member_org = dict(run(select(Member.id, Member.org_id)).all())
     for v in run(only(select(Volunteer.id, Volunteer.member_id, Volunteer.day, Volunteer.hours, Volunteer.note,
-                             Volunteer.community_id, Volunteer.received_at).where(*in_period),
+                             Volunteer.community_id, Volunteer.received_at, Member.org_id)
+                      .join(Member, Volunteer.member_id == Member.id).where(*in_period),
                       Volunteer.member_id, Volunteer.community_id.in_(branch_ids))):
         evidence, community = photos.get(v.id, 0), orgs.get(v.community_id, "")
         entries[v.member_id].append(MemberEntry(VOLUNTEER, v.day, v.received_at, "", "", names.get(v.member_id, ""),
@@ -370,7 +370,7 @@ def _member_records(session: Session, branch_ids: set[int], names: dict[int, str
         stats[v.member_id].volunteer_hours += float(v.hours)
         if v.community_id in branch_ids:
             service[v.community_id].append(ServiceRecord(
-                v.day, v.received_at, names.get(v.member_id, ""), orgs.get(member_org.get(v.member_id), ""),
+                v.day, v.received_at, names.get(v.member_id, ""), orgs.get(v.org_id, ""),
                 float(v.hours), v.note or "", evidence))
     study_days: dict[int, set[date]] = defaultdict(set)
     for st in run(only(select(Study.member_id, Study.day, Study.received_at, Study.content)

@@ -84,14 +84,5 @@ def item_by_task(session: Session, task_id: int) -> RectificationItem | None:
     return session.scalar(select(RectificationItem).where(RectificationItem.task_id == task_id))
 
 
-def open_item_task_ids(session: Session) -> set[int]:
-    """The tasks that are open rectification items: they stay on the list."""
-    return set(session.scalars(select(RectificationItem.task_id).where(RectificationItem.closed_at.is_(None))))
-
-
-def item_task_ids(session: Session) -> set[int]:
-    return set(session.scalars(select(RectificationItem.task_id)))
-
-
 def close(item: RectificationItem, note: str, member_id: int | None, now: datetime) -> None:
     item.closed_at, item.closed_by, item.close_note = now, member_id, note

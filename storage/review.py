@@ -20,6 +20,7 @@ from storage.models import Development, Member, Organization, Volunteer
 from storage.month import Month, Year, span
 from storage.rectification import Item, flags, items_of
 from storage.tasks import RETURNED
+from storage.terms import SECRETARY
 
 
 @dataclass
@@ -76,12 +77,12 @@ def build_reviews(session: Session, branches: list[Organization], year: Year, to
     secretaries: dict[int, list[str]] = defaultdict(list)
     mobile: dict[int, int] = defaultdict(int)
     member_branch: dict[int, int] = {}
+    names: dict[int, str] = {}
     for m in session.scalars(select(Member).where(Member.org_id.in_(ids), Member.active).order_by(Member.id)):
-        member_branch[m.id] = m.org_id
-        if m.role == "书记":
+        member_branch[m.id], names[m.id] = m.org_id, m.name
+        if m.role == SECRETARY:
             secretaries[m.org_id].append(m.name)
         mobile[m.org_id] += m.is_mobile
-    names = dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(list(member_branch)))).all())
     volunteer: dict[int, list[VolunteerRecord]] = defaultdict(list)
     for v in session.scalars(select(Volunteer).where(Volunteer.day >= start, Volunteer.day < end,
                                                      Volunteer.member_id.in_(list(member_branch)))
