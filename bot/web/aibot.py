@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.web.callback import Late, app_late, receive
 from bot.wecom.crypto import MessageCrypto
 from bot.wecom.gate import open_callback
-from bot.wecom.inbound import Inbound, aibot_message, envelope_json
+from bot.wecom.inbound import Inbound, aibot_message, configured_names, envelope_json
 from bot.wecom.replies import stream_reply_json, text_reply_json
 from storage.addresses import member_owner
 from storage.outbox import enqueue_reply
@@ -29,12 +29,8 @@ def aibot_crypto(config) -> MessageCrypto | None:
     return MessageCrypto(config["aibot.token"], config["aibot.encoding_aes_key"], "")
 
 
-def bot_names(config) -> tuple[str, ...]:
-    return tuple(name.strip() for name in config["aibot.name"].split(",") if name.strip())
-
-
 def _read(crypto: MessageCrypto, now: int) -> Inbound | None:
-    names = bot_names(current_app.extensions["zhibu"].config)
+    names = configured_names(current_app.extensions["zhibu"].config)
     inbound = aibot_message(open_callback(crypto, request.args, envelope_json(request.get_data()), now), names)
     return None if inbound.kind == "stream" else inbound  # a refresh of a stream already finished
 

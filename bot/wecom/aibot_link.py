@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from bot.outbound.channels.aibot_long import AibotChat, AibotChatReply
 from bot.runtime import Runtime
 from bot.wecom.client import SendError
-from bot.wecom.inbound import BadMessage, Inbound, aibot_body
+from bot.wecom.inbound import BadMessage, Inbound, aibot_body, configured_names
 from bot.wecom.longconn import EVENT, LongConnection
 from handlers.dispatch import Deadline, handle
 from storage.addresses import learn_group_chat, member_owner
@@ -63,7 +63,7 @@ class AibotLink:
 
     def __init__(self, runtime: Runtime, may_hold: Callable[[], bool] = lambda: True):
         self.runtime = runtime
-        self.names = tuple(n.strip() for n in runtime.config["aibot.name"].split(",") if n.strip())
+        self.names = configured_names(runtime.config)
         self.answer_within = runtime.config["server.answer_within"]
         self.connection = LongConnection(runtime, self._received, may_hold)
         self.frames = ThreadPoolExecutor(THREADS, thread_name_prefix="aibot-frame")

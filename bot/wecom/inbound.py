@@ -152,6 +152,11 @@ def envelope_json(body: bytes) -> str:
     return doc["encrypt"]
 
 
+def configured_names(config) -> tuple[str, ...]:
+    """The smart robot's names (`aibot.name`, comma-separated): @-mentions of them are stripped."""
+    return tuple(name.strip() for name in config["aibot.name"].split(",") if name.strip())
+
+
 def aibot_message(plaintext: str, bot_names: tuple[str, ...] = ()) -> Inbound:
     """A smart robot callback's plaintext → Inbound (see the module's doc)."""
     try:

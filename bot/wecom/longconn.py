@@ -127,13 +127,7 @@ class LongConnection:
             ws.close()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._holding:
-            self._holding = False
-            try:
-                with transaction(self.runtime.sessions) as session:
-                    release(session, LEASE, self.holder, self.runtime.clock.now(), state=STOPPED)
-            except Exception:
-                log.exception("could not release the long connection's lease")
+        self._let_go()
 
     def request(self, cmd: str, body: dict, req_id: str | None = None, wait: float = ACK_WAIT) -> dict:
         """Send one request and return WeCom's ack; a SendError if the
@@ -204,18 +198,23 @@ class LongConnection:
                 if _held is self:
                     _held = None
 
+    def _let_go(self) -> None:
+        """Give the lease up, if held (on stop, or when no longer allowed to hold it)."""
+        if not self._holding:
+            return
+        self._holding = False
+        try:
+            with transaction(self.runtime.sessions) as session:
+                release(session, LEASE, self.holder, self.runtime.clock.now(), state=STOPPED)
+        except Exception:  # it lapses on its own then
+            log.exception("long connection: could not give the lease up")
+
     def _lead(self) -> bool:
         """Take or renew the lease, if this process may hold the connection."""
         if self._stopped.is_set():
             return False  # stop() gives the lease up; never take it back meanwhile
         if not self.may_hold():
-            if self._holding:
-                self._holding = False
-                try:
-                    with transaction(self.runtime.sessions) as session:
-                        release(session, LEASE, self.holder, self.runtime.clock.now(), state=STOPPED)
-                except Exception:  # it lapses on its own then
-                    log.exception("long connection: could not give the lease up")
+            self._let_go()
             return False
         try:
             with transaction(self.runtime.sessions) as session:
