@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.schedule.pushes import Push
 from bot.schedule.pushes.common import every_workday
+from handlers.commands.cards import SECRETARY_ROLES
 from handlers.render import day
 from storage.development import CANDIDATE_DUE, CONVERSION_DUE, TALK_DUE, DueStep, due_steps, records_of
 from storage.members import reachable_members
@@ -36,20 +37,22 @@ def body(step: DueStep, branch: Organization) -> str:
 
 def recipients(session: Session, branch: Organization) -> list:
     """The secretary (the deputy where there is none) and the committee's staff."""
-    lead = reachable_members(session, branch.id, ("书记",)) or reachable_members(session, branch.id, ("副书记",))
+    lead = next((found for roles in SECRETARY_ROLES if (found := reachable_members(session, branch.id, roles))), [])
     return lead + reachable_members(session, branch.parent_id)
 
 
 def messages(session: Session, today: date, period: str) -> list[Message]:
     steps = due_steps(records_of(session), today)
     branches = active_by_id(session, {s.record.branch_id for s in steps})
-    out = []
+    out, reached = [], {}  # a branch's recipients, read once however many of its steps are due
     for step in steps:
         branch = branches.get(step.record.branch_id)
         if branch is None:
             continue
+        if branch.id not in reached:
+            reached[branch.id] = recipients(session, branch)
         key = f"{step.record.id}-{step.step}-{step.due}"  # a corrected date is a new reminder
-        out += [to_member(m, NAME, key, body(step, branch)) for m in recipients(session, branch)]
+        out += [to_member(m, NAME, key, body(step, branch)) for m in reached[branch.id]]
     return out
 
 
