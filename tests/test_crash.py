@@ -2,6 +2,7 @@
 pushes in two processes at once. Every branch gets its sheet; a duplicate is
 possible only for messages on the wire at the kill (one per sending thread)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,6 +61,8 @@ def test_kill_9_mid_push_then_restart(tmp_path, standin):
                      if str(r["body"][r["body"]["msgtype"]]["content"]).startswith("（补发）"))
     assert all(resent[to] == n - 1 for to, n in received.items() if n > 1)  # a second copy says 补发
     assert "marked （补发）" in err  # and the count is logged
+    orphans = int(re.search(r"(\d+) deliveries were left sending", err).group(1))
+    assert orphans > 0 and len(resent) == orphans  # every row the dead process held went again marked, no other
     rt = make_runtime(db, tmp_path)
     with rt.sessions() as s:
         assert dict(s.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()) \
