@@ -76,13 +76,31 @@ def clients(app):
     return {who: Client(app, who) for who in (ORG, COMMITTEE, SECRETARY)}
 
 
+def state(runtime) -> dict:
+    """What a refused request must leave as it was: every table's rows (but the
+    audit log and sign-in records, which a refusal may add to), and each
+    delivery's and flag's state."""
+    from sqlalchemy import func, select, text
+
+    from storage.models import Base
+    with runtime.sessions() as s:
+        counts = {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables
+                  if "audit" not in t.name and "sign" not in t.name and "lock" not in t.name}
+        counts["delivery states"] = sorted(s.execute(text("SELECT id, state FROM deliveries")).all())
+        counts["flags"] = sorted(s.execute(text("SELECT id, lifted_at FROM rectifications")).all())
+    return counts
+
+
 @pytest.mark.parametrize("method, url, rule, expected", TABLE, ids=[f"{m} {u}" for m, u, _, _ in TABLE])
-def test_each_role_gets_what_its_row_says(clients, deliveries, method, url, rule, expected):
+def test_each_role_gets_what_its_row_says(clients, deliveries, accounts, method, url, rule, expected):
     url = url.format(**deliveries)
     for who, status in zip((ORG, COMMITTEE, SECRETARY), expected):
         client = clients[who]
+        before = state(accounts) if method == "POST" and status >= 400 else None
         response = client.post(url, {}) if method == "POST" else client.get(url)
         assert response.status_code == status, (who, url, response.get_data(as_text=True)[:200])
+        if before is not None:  # refused: nothing written, whatever the status says
+            assert state(accounts) == before, (who, url)
 
 
 @pytest.mark.parametrize("method, url, rule, expected", TABLE, ids=[f"{m} {u}" for m, u, _, _ in TABLE])
