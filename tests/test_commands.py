@@ -124,6 +124,7 @@ def test_photo_after_ten_minutes_is_not_attached(wecom, county):
 
 def test_checkin_counts_one_per_day_and_reports_the_month(wecom, county):
     mobile = "u700029"
+    first_at = county.clock.now()
     first = wecom.say(mobile, "签到 在东莞打工")
     assert "签到成功" in first and "本月已签到 1 天" in first
     again = wecom.say(mobile, "签到")
@@ -135,6 +136,7 @@ def test_checkin_counts_one_per_day_and_reports_the_month(wecom, county):
         rows = s.scalars(select(CheckIn).order_by(CheckIn.day)).all()
     assert [r.day for r in rows] == [date(2026, 11, 16), date(2026, 11, 17)]
     assert rows[0].note == "在东莞打工" and rows[1].latitude == 23.02 and rows[1].label.startswith("广东")
+    assert [r.received_at for r in rows] == [first_at, county.clock.now()]  # each kept with the time it came
 
 
 def test_progress_for_a_secretary_and_for_staff(wecom, county):

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from storage.models import Meeting, Report, Task
+from storage.models import AuditEntry, Meeting, Report, Task
 
 ORG = "s7001"           # 组织部 部长
 COMMITTEE = "s7004"     # 县直机关工委 书记: ZB0001, ZB0002, ZB0012, ZB0028, ZB0030, ZB0033
@@ -28,6 +28,10 @@ def published(county, title):
 def test_publish_to_all_is_broadcast_once_outside_the_callback(wecom, county, standin, worker):
     reply = wecom.say(ORG, "发布 冬季党员集中轮训 截止 2026-12-10 对象 全部 请各支部组织党员参加冬训")
     assert "已发布第" in reply and f"发送到 {ALL_BRANCHES} 个支部" in reply
+    with county.sessions() as s:  # the audit log says who, when and what
+        [entry] = s.scalars(select(AuditEntry).where(AuditEntry.action == "publish")).all()
+    assert entry.at == county.clock.now() and entry.channel == "chat" and ORG in entry.who
+    assert entry.target.endswith("冬季党员集中轮训")
     assert standin.received() == []  # nothing sent inside the callback
     worker.drain()
     worker.drain()
